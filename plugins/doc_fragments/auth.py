@@ -17,8 +17,8 @@ options:
         or the file named by E(OS_CLIENT_CONFIG_FILE)), or a dict of connection settings as a
         C(clouds.yaml) entry would hold them.
       - When omitted, openstacksdk reads the E(OS_*) environment variables (E(OS_CLOUD), E(OS_AUTH_URL), ...).
-      - Set it once for every module of the collection with
-        C(module_defaults: {group/stackops.nova.nova: {cloud: mycloud}}).
+      - 'Set it once for every module of the collection with C(module_defaults) and the action group
+        C(group/stackops.nova.nova), for example C({group/stackops.nova.nova: {cloud: mycloud}}).'
     type: raw
   auth:
     description:

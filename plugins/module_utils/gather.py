@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Gather a live cloud snapshot from Nova and placement with few, bounded requests.
+
+Private library code (needs openstacksdk, not Ansible), shared by hypervisor_info,
+the hypervisors inventory plugin and scheduling_explain. Requests made, for N selected
+compute nodes and S servers:
+
+* compute: ``GET /os-hypervisors/detail`` (paginated), ``GET /os-services?binary=nova-compute``,
+  ``GET /os-aggregates``, ``GET /servers/detail?all_tenants=1`` (paginated, ~S/1000 pages),
+  ``GET /os-server-groups?all_projects=True`` (paginated);
+* placement: ``GET /resource_providers`` once, then for each selected provider its
+  inventories, usages, traits and aggregates, run concurrently on at most ``workers`` threads.
+
+So the count is ``5 + 4N`` plus pages: linear in hosts, never a Nova request per hypervisor.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.stackops.nova.plugins.module_utils import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils import facts as _facts
+
+COMPUTE_MAX_MICROVERSION = "2.100"
+PLACEMENT_MAX_MICROVERSION = "1.39"
+PLACEMENT_PARTS = ("inventories", "usages", "traits", "aggregates")
+
+
+def _microversion(adapter, client_maximum):
+    try:
+        from openstack import utils as sdk_utils
+        return sdk_utils.maximum_supported_microversion(adapter, client_maximum)
+    except Exception:  # discovery problems surface on the first real request
+        return None
+
+
+def get_json(adapter, url, what, microversion=None, params=None):
+    """One GET with retries; HTTP errors become :class:`connection.NovaError`."""
+    kwargs = {"raise_exc": True}
+    if microversion:
+        kwargs["microversion"] = microversion
+    if params:
+        kwargs["params"] = params
+    try:
+        response = _conn.retry(adapter.get, url, what=what, **kwargs)
+        return response.json() if response.content else {}
+    except _conn.NovaError:
+        raise
+    except Exception as exc:
+        raise _conn.describe_error(exc, what=what) from None
+
+
+def get_paginated(adapter, url, key, what, microversion=None, params=None, max_pages=10000):
+    """Follow ``<key>_links`` rel=next links; return the concatenated ``key`` lists."""
+    items = []
+    next_url, next_params = url, params
+    for _ in range(max_pages):
+        body = get_json(adapter, next_url, what, microversion=microversion, params=next_params)
+        page = body.get(key) or []
+        items.extend(page)
+        next_url = None
+        for link in body.get(key + "_links") or []:
+            if link.get("rel") == "next":
+                next_url = link.get("href")
+        if not next_url or not page:
+            break
+        next_params = None  # the next link carries the query
+    return items
+
+
+def _server_groups(adapter, microversion, page_size=1000):
+    groups = []
+    offset = 0
+    while True:
+        body = get_json(adapter, "/os-server-groups", "list server groups", microversion=microversion,
+                        params={"all_projects": "True", "limit": page_size, "offset": offset})
+        page = body.get("server_groups") or []
+        groups.extend(page)
+        if len(page) < page_size:
+            return groups
+        offset += len(page)
+
+
+def placement_provider(adapter, uuid, microversion, parts=PLACEMENT_PARTS):
+    """Inventories, usages, traits and aggregates of one provider (None where they failed)."""
+    result = {"uuid": uuid, "errors": []}
+    for part in parts:
+        what = "read %s of resource provider %s" % (part, uuid)
+        try:
+            body = get_json(adapter, "/resource_providers/%s/%s" % (uuid, part), what, microversion=microversion)
+        except _conn.NovaError as exc:
+            result[part] = None
+            result["errors"].append(exc.message)
+            continue
+        if part == "inventories":
+            result[part] = body.get("inventories") or {}
+        elif part == "usages":
+            result[part] = body.get("usages") or {}
+        else:
+            result[part] = body.get(part) or []
+    return result
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, service_status=None,
+                    service_state=None, placement=True, servers=True, server_groups=True, workers=8,
+                    scheduler=None, default_availability_zone=_facts.DEFAULT_AVAILABILITY_ZONE):
+    """Read the cloud and return a version-1 snapshot of the selected compute nodes.
+
+    Filters (see :func:`facts.select_hosts`) are applied before placement is read, so
+    placement is only asked about the selected providers. Only the hypervisor list is
+    mandatory: failures of the other reads become ``warnings`` in the snapshot and the
+    affected fields stay ``null``. Raises :class:`connection.NovaError`.
+    """
+    warnings = []
+    compute = conn.compute
+    compute_mv = _microversion(compute, COMPUTE_MAX_MICROVERSION)
+    hypervisors = get_paginated(compute, "/os-hypervisors/detail", "hypervisors", "list hypervisors",
+                                microversion=compute_mv)
+    try:
+        services = get_json(compute, "/os-services", "list compute services", microversion=compute_mv,
+                            params={"binary": "nova-compute"}).get("services") or []
+    except _conn.NovaError as exc:
+        services = []
+        warnings.append("compute services unknown (service status/state are null): %s" % exc.message)
+    try:
+        raw_aggregates = get_json(compute, "/os-aggregates", "list host aggregates",
+                                  microversion=compute_mv).get("aggregates") or []
+    except _conn.NovaError as exc:
+        raw_aggregates = []
+        warnings.append("host aggregates unknown: %s" % exc.message)
+    aggregates = sorted((_facts.aggregate_entry(a) for a in raw_aggregates), key=lambda a: (a["id"] is None, a["id"]))
+
+    hosts = _facts.build_hosts(hypervisors, services, raw_aggregates,
+                               default_availability_zone=default_availability_zone, warnings=warnings)
+    hosts = _facts.select_hosts(hosts, aggregates, host=host, availability_zone=availability_zone,
+                                aggregate=aggregate, service_status=service_status, service_state=service_state)
+
+    placement_mv = None
+    if placement and hosts:
+        placement_mv = _gather_placement(conn, hosts, workers, warnings)
+
+    if servers and hosts:
+        try:
+            server_list = get_paginated(compute, "/servers/detail", "servers", "list servers of all projects",
+                                        microversion=compute_mv, params={"all_tenants": "True"})
+            _facts.attach_servers(hosts, server_list)
+        except _conn.NovaError as exc:
+            warnings.append("servers per host unknown (num_instances, instances, num_io_ops are null): %s"
+                            % exc.message)
+
+    groups = []
+    if server_groups:
+        try:
+            groups = [_facts.server_group_entry(g) for g in _server_groups(compute, compute_mv)]
+        except _conn.NovaError as exc:
+            warnings.append("server groups unknown: %s" % exc.message)
+
+    source = {
+        "cloud": getattr(getattr(conn, "config", None), "name", None),
+        "compute_microversion": compute_mv,
+        "placement_microversion": placement_mv,
+        "nova_release": None,
+    }
+    return _facts.new_snapshot(hosts, aggregates, server_groups=groups, warnings=warnings, source=source,
+                               generated_at=_now(), scheduler=scheduler)
+
+
+def _gather_placement(conn, hosts, workers, warnings):
+    try:
+        adapter = conn.placement
+        placement_mv = _microversion(adapter, PLACEMENT_MAX_MICROVERSION)
+        providers = get_paginated(adapter, "/resource_providers", "resource_providers",
+                                  "list placement resource providers", microversion=placement_mv)
+    except _conn.NovaError as exc:
+        warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
+                        "(only Nova's data is returned): %s" % exc.message)
+        return None
+    except Exception as exc:  # e.g. no placement endpoint in the catalog
+        warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
+                        "(only Nova's data is returned): %s" % _conn.describe_error(exc, "reach placement").message)
+        return None
+    mapping = _facts.match_providers(hosts, providers)
+    missing = [h for h in hosts if not h.get("provider_uuid") or h["provider_uuid"] not in mapping]
+    if missing:
+        names = ", ".join(sorted(str(h["nodename"]) for h in missing)[:10])
+        warnings.append("%d compute node(s) have no placement resource provider: %s%s"
+                        % (len(missing), names, " ..." if len(missing) > 10 else ""))
+    uuids = sorted(mapping)
+    results = _conn.parallel_map(lambda uuid: placement_provider(adapter, uuid, placement_mv), uuids,
+                                 workers=max(1, int(workers)))
+    errors = []
+    for result in results:
+        _facts.attach_placement(mapping[result["uuid"]], result)
+        errors.extend(result["errors"])
+    if errors:
+        warnings.append("%d placement request(s) failed, those fields are null: %s%s"
+                        % (len(errors), errors[0], " ..." if len(errors) > 1 else ""))
+    empty = [mapping[r["uuid"]]["nodename"] for r in results if r.get("inventories") == {}]
+    if empty:
+        warnings.append("%d resource provider(s) have no inventory: %s" % (len(empty), ", ".join(sorted(empty)[:10])))
+    return placement_mv

@@ -1,0 +1,322 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hypervisor_info
+short_description: Compute nodes with their service, aggregates, AZ and real placement capacity
+version_added: 0.1.0
+description:
+  - Lists every hypervisor (compute node) joined with its C(nova-compute) service (status, state,
+    disabled reason, forced down, last heartbeat), its availability zone and host aggregates, and
+    its placement resource provider, per resource class (V(VCPU), V(PCPU), V(MEMORY_MB), V(DISK_GB)
+    and custom ones) with total, reserved, min_unit, max_unit, step_size, allocation_ratio, used,
+    capacity and free, plus the provider's traits and the servers on the node.
+  - Since compute API microversion 2.88 Nova no longer reports hypervisor vcpus, memory, disk or
+    the C(os-hypervisors/statistics) totals; placement holds the truth. This module reads it and
+    returns RV(totals) per resource class for the selection, honest about allocation ratios and
+    reserved amounts (capacity = (total - reserved) x allocation_ratio, as placement computes it).
+  - With O(flavor), computes how many more instances of that flavor fit on each node and in total,
+    respecting max_unit, step_size, C(resources:*) overrides and C(hw:cpu_policy=dedicated) (PCPU).
+  - Returns the whole result as a cloud snapshot (RV(snapshot), version 1, see C(docs/snapshot.md))
+    that can be saved to a file and handed to M(stackops.nova.scheduling_explain) or the
+    C(stackops.nova.explain) filter offline.
+  - "Requests: one paginated hypervisor list, one service list, one aggregate list, one server list
+    and one server group list from Nova, one provider list from placement, then four requests per
+    selected provider run concurrently (O(placement_workers) at a time). Never a Nova request per
+    hypervisor."
+  - When placement cannot be read (unreachable, HTTP 403, no endpoint) the module still returns
+    Nova's part, with a warning saying what is missing; the resource fields are then empty.
+  - Needs the admin role (or equivalent policy) for hypervisors, services, aggregates and placement.
+author:
+  - stackops.nova developers
+options:
+  host:
+    description:
+      - Only compute nodes whose service host or hypervisor hostname matches this shell glob, or any
+        of these globs. No match gives empty lists, not a failure.
+    type: list
+    elements: str
+  availability_zone:
+    description:
+      - Only compute nodes in this availability zone, or any of these.
+    type: list
+    elements: str
+  aggregate:
+    description:
+      - Only compute nodes in this host aggregate (name or id), or in any of these.
+    type: list
+    elements: str
+  service_status:
+    description:
+      - Only nodes whose C(nova-compute) service is enabled, or only disabled ones.
+    type: str
+    choices: [enabled, disabled]
+  service_state:
+    description:
+      - Only nodes whose C(nova-compute) service is up, or only down ones.
+    type: str
+    choices: [up, down]
+  flavor:
+    description:
+      - A flavor name or id, or an inline flavor (a dict with C(vcpus), C(ram) in MB, C(disk),
+        C(ephemeral) in GB, C(swap) in MB and C(extra_specs)). Adds RV(headroom).
+      - A node counts towards RV(headroom.total) only when its service is enabled and up, its provider
+        lacks C(COMPUTE_STATUS_DISABLED) and it has the flavor's required traits and none of its
+        forbidden ones. Host filters (affinity, aggregate metadata, NUMA, PCI) are not applied; use
+        M(stackops.nova.scheduling_explain) for those.
+    type: raw
+  boot_from_volume:
+    description:
+      - Whether the instances of O(flavor) boot from a volume (their root disk then takes no DISK_GB).
+    type: bool
+    default: false
+  placement:
+    description:
+      - Read placement. V(false) returns Nova's part only (faster, no capacity).
+    type: bool
+    default: true
+  placement_workers:
+    description:
+      - How many placement requests run at the same time.
+    type: int
+    default: 8
+  servers:
+    description:
+      - Read the server list (one paginated request) to fill C(num_instances), C(instances) and C(num_io_ops).
+    type: bool
+    default: true
+  server_groups:
+    description:
+      - Read the server groups of all projects into the snapshot (used by the explain engine).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - stackops.nova.auth
+  - stackops.nova.auth.info_module
+seealso:
+  - module: stackops.nova.service_info
+  - module: stackops.nova.usage_info
+  - module: stackops.nova.scheduling_explain
+  - name: Placement API reference
+    description: Inventories, usages and the capacity formula.
+    link: https://docs.openstack.org/api-ref/placement/
+"""
+
+EXAMPLES = r"""
+- name: Capacity of every enabled compute in az1
+  stackops.nova.hypervisor_info:
+    cloud: mycloud
+    availability_zone: az1
+    service_status: enabled
+  register: facts
+
+- name: Free vCPUs per node, after overcommit and reserved
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.resources.VCPU.free }} of {{ item.resources.VCPU.capacity }}"
+  loop: "{{ facts.hypervisors }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: What os-hypervisors/statistics used to give, but honest about ratios
+  ansible.builtin.debug:
+    var: facts.totals
+
+- name: How many more m1.large fit, per node and in total
+  stackops.nova.hypervisor_info:
+    cloud: mycloud
+    flavor: m1.large
+  register: large
+
+- name: Headroom for a flavor that does not exist yet (pinned CPUs)
+  stackops.nova.hypervisor_info:
+    cloud: mycloud
+    flavor:
+      vcpus: 8
+      ram: 16384
+      disk: 40
+      extra_specs:
+        hw:cpu_policy: dedicated
+  register: pinned
+
+- name: Save the cloud snapshot for offline explanations
+  ansible.builtin.copy:
+    content: "{{ facts.snapshot | to_nice_json }}"
+    dest: /tmp/cloud-snapshot.json
+    mode: "0600"
+"""
+
+RETURN = r"""
+hypervisors:
+  description:
+    - The selected compute nodes, sorted by host then node; the same objects as RV(snapshot.hosts).
+    - The full schema is in C(docs/snapshot.md); the main keys are shown here.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The service host (what C(--availability-zone az:HOST) uses).
+      type: str
+      sample: compute1
+    nodename:
+      description: The hypervisor hostname (one service may own several nodes).
+      type: str
+      sample: compute1
+    provider_uuid:
+      description: The placement resource provider, or null when unknown.
+      type: str
+    hypervisor_type:
+      description: For example V(QEMU) or V(fake).
+      type: str
+    hypervisor_version:
+      description: The hypervisor version number.
+      type: int
+    host_ip:
+      description: The node's IP address as Nova reports it.
+      type: str
+    hypervisor_state:
+      description: V(up) or V(down).
+      type: str
+    service:
+      description: The nova-compute service (id, status, state, disabled_reason, forced_down, updated_at, zone), or null.
+      type: dict
+    availability_zone:
+      description: The node's availability zone.
+      type: str
+    aggregates:
+      description: Ids of the host aggregates holding the node (see RV(snapshot.aggregates)).
+      type: list
+      elements: int
+    resources:
+      description:
+        - Per resource class, placement's inventory and usage; C({}) when unknown.
+        - C(capacity) is (total - reserved) x allocation_ratio floored; C(free) is capacity - used
+          and can be negative after a ratio or reserved change.
+      type: dict
+      sample:
+        VCPU: {total: 16, reserved: 0, min_unit: 1, max_unit: 16, step_size: 1, allocation_ratio: 4.0,
+               used: 6, capacity: 64, free: 58}
+    traits:
+      description: The provider's traits, or null when unknown.
+      type: list
+      elements: str
+    num_instances:
+      description: Servers on the node, or null when unknown.
+      type: int
+    instances:
+      description: UUIDs of the servers on the node, or null when unknown.
+      type: list
+      elements: str
+totals:
+  description:
+    - Per resource class, the sums over the selected nodes of total, reserved, used, capacity and
+      free, and the number of providers with that class.
+  returned: always
+  type: dict
+  sample:
+    VCPU: {total: 64, reserved: 0, used: 10, capacity: 256, free: 246, providers: 4}
+    MEMORY_MB: {total: 131072, reserved: 2048, used: 8192, capacity: 129024, free: 120832, providers: 4}
+headroom:
+  description: With O(flavor), how many more instances of it fit.
+  returned: when O(flavor) is given
+  type: dict
+  contains:
+    flavor:
+      description: The flavor used (name, vcpus, ram, disk, ephemeral, swap, extra_specs).
+      type: dict
+    request:
+      description: The placement request Nova makes for it (resources, required_traits, forbidden_traits, notes).
+      type: dict
+    total:
+      description: How many more fit on the schedulable selected nodes together.
+      type: int
+      sample: 42
+    hosts:
+      description:
+        - Per node, C(count) (what the capacity allows, null when unknown), C(limited_by) (the class
+          that runs out first), C(schedulable), C(reasons) (why not) and C(fits) (count when schedulable, else 0).
+      type: list
+      elements: dict
+    unknown:
+      description: Nodes whose capacity is unknown (not counted in the total).
+      type: list
+      elements: str
+snapshot:
+  description:
+    - The cloud snapshot, version 1 (C(docs/snapshot.md)) with the selected hosts, every aggregate,
+      the availability zones, the server groups and C(warnings) about partial data.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils import capacity as _cap
+from ansible_collections.stackops.nova.plugins.module_utils import facts as _facts
+from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
+from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
+
+
+class HypervisorInfoModule(NovaModule):
+    argument_spec = dict(
+        host=dict(type="list", elements="str"),
+        availability_zone=dict(type="list", elements="str"),
+        aggregate=dict(type="list", elements="str"),
+        service_status=dict(type="str", choices=["enabled", "disabled"]),
+        service_state=dict(type="str", choices=["up", "down"]),
+        flavor=dict(type="raw"),
+        boot_from_volume=dict(type="bool", default=False),
+        placement=dict(type="bool", default=True),
+        placement_workers=dict(type="int", default=8),
+        servers=dict(type="bool", default=True),
+        server_groups=dict(type="bool", default=True),
+    )
+
+    def validate(self):
+        if self.params["placement_workers"] < 1:
+            raise ValueError("placement_workers must be at least 1, got %d" % self.params["placement_workers"])
+        flavor = self.params["flavor"]
+        if flavor is not None:
+            if isinstance(flavor, dict):
+                self._inline = _flavors.inline_flavor(flavor)
+            elif isinstance(flavor, (str, int)) and not isinstance(flavor, bool) and str(flavor).strip():
+                self._inline = None
+            else:
+                raise ValueError("flavor must be a flavor name or id, or a mapping with vcpus, ram and disk")
+
+    def run(self):
+        flavor_value = self.params["flavor"]
+        flavor = request = None
+        if flavor_value is not None:
+            # resolve first: a wrong flavor fails before the (longer) gathering
+            flavor, request = _flavors.resolve(self.conn, flavor_value, is_bfv=self.params["boot_from_volume"])
+        snapshot = _gather.gather_snapshot(
+            self.conn, host=self.params["host"], availability_zone=self.params["availability_zone"],
+            aggregate=self.params["aggregate"], service_status=self.params["service_status"],
+            service_state=self.params["service_state"], placement=self.params["placement"],
+            servers=self.params["servers"], server_groups=self.params["server_groups"],
+            workers=self.params["placement_workers"])
+        for message in snapshot["warnings"]:
+            self.warn(message)
+        result = {
+            "hypervisors": snapshot["hosts"],
+            "totals": _cap.totals(snapshot["hosts"]),
+            "snapshot": snapshot,
+        }
+        if request is not None:
+            room = _facts.headroom(snapshot["hosts"], request)
+            room["flavor"] = flavor
+            room["request"] = request
+            result["headroom"] = room
+        return result
+
+
+def main():
+    HypervisorInfoModule()()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The explanation engine: every check on every host, then Nova's own selection.
+
+``explain(snapshot, request, scheduler=None)`` returns plain JSON-able data (shape in
+docs/explain.md). Unlike Nova it never stops at the stage that empties the host list:
+each host gets a verdict for every prefilter, placement resource class / trait set and
+enabled filter. Then, as Nova does, the instances of the request are placed one by one
+(placement candidates fixed at the start; filters and weighers re-run per instance on
+hosts that have virtually consumed the earlier instances; the best-weighed host whose
+placement claim still fits is chosen).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.stackops.nova.plugins.module_utils import capacity
+from ansible_collections.stackops.nova.plugins.module_utils.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils.explain import filters as F
+from ansible_collections.stackops.nova.plugins.module_utils.explain import placement as P
+from ansible_collections.stackops.nova.plugins.module_utils.explain import prefilters as PF
+from ansible_collections.stackops.nova.plugins.module_utils.explain import weighers as W
+from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError, normalize_scheduler
+from ansible_collections.stackops.nova.plugins.module_utils.explain.hosts import Cloud
+from ansible_collections.stackops.nova.plugins.module_utils.explain.request import normalize_request
+
+EXPLAIN_VERSION = 1
+_BAD = (C.FAIL, C.ERROR)
+
+
+class State:
+    """What the earlier instances of this request consumed (Nova's HostState.consume_from_request)."""
+
+    def __init__(self):
+        self.placed = {}
+        self.used = {}
+        self.vcpus = {}
+        self.disk_gb = {}
+        self.new_instances = {}
+        self.group_hosts = []
+
+    def consume(self, host, ctx, number):
+        idx = host.index
+        self.placed[idx] = self.placed.get(idx, 0) + 1
+        used = self.used.setdefault(idx, {})
+        for rc, amount in ctx.req["placement"]["resources"].items():
+            used[rc] = used.get(rc, 0) + amount
+        flavor = ctx.req["flavor"]
+        self.vcpus[idx] = self.vcpus.get(idx, 0) + int(flavor.get("vcpus") or 0)
+        root = 0 if ctx.req["is_bfv"] else int(flavor.get("disk") or 0)
+        self.disk_gb[idx] = self.disk_gb.get(idx, 0) + root + int(flavor.get("ephemeral") or 0)
+        self.new_instances.setdefault(idx, []).append("new-instance-%d" % number)
+        if ctx.req["group"] is not None:
+            self.group_hosts.append(host.name)
+
+    def host_attr_changes(self, host, ctx):
+        """HostState attributes after this request's earlier instances landed on ``host``."""
+        attrs = host.host_state_attrs()
+        idx = host.index
+        n = self.placed.get(idx, 0)
+        ram = self.used.get(idx, {}).get("MEMORY_MB", 0)
+        instances = dict(attrs["instances"])
+        for uuid in self.new_instances.get(idx, ()):
+            instances[uuid] = None
+        return {
+            "free_ram_mb": attrs["free_ram_mb"] - ram,
+            "free_disk_mb": attrs["free_disk_mb"] - self.disk_gb.get(idx, 0) * 1024,
+            "vcpus_used": attrs["vcpus_used"] + self.vcpus.get(idx, 0),
+            "num_instances": attrs["num_instances"] + n,
+            "num_io_ops": attrs["num_io_ops"] + n,
+            "instances": instances,
+        }
+
+
+class Context:
+    """Everything the checks read: the request, configuration, cloud and group facts."""
+
+    def __init__(self, cloud, conf, req):
+        self.cloud = cloud
+        self.conf = conf
+        self.req = req
+        group = req["group"]
+        self.group_members = frozenset(group.get("members") or []) if group else frozenset()
+        self.group_existing_hosts = {cloud.instance_host[m] for m in self.group_members if m in cloud.instance_host}
+        self.forced = bool(req["forced_host"] or req["forced_node"])
+        self.weighers = W.enabled_weighers(conf)
+
+    def group_hosts(self, state):
+        if state is None or not state.group_hosts:
+            return self.group_existing_hosts
+        return self.group_existing_hosts | set(state.group_hosts)
+
+
+def prepare(snapshot):
+    """Index a snapshot once, to run the engine many times on it (relaxations, benchmarks)."""
+    if isinstance(snapshot, Cloud):
+        return snapshot
+    sched = snapshot.get("scheduler") if isinstance(snapshot, dict) else None
+    default_az = (sched or {}).get("default_availability_zone") or "nova"
+    return Cloud(snapshot, default_az=default_az)
+
+
+def build_checks(ctx):
+    checks = PF.build(ctx) + P.build(ctx)
+    filter_checks, notes = F.build(ctx)
+    return checks + filter_checks, notes
+
+
+def evaluate_matrix(cloud, ctx, checks, hosts=None):
+    """cells[h][c] for every host and check, sharing verdicts between hosts with equal keys."""
+    hosts = cloud.hosts if hosts is None else hosts
+    columns = []
+    for check in checks:
+        cache = {}
+        column = []
+        evaluate = check.evaluate
+        key_of = check.key
+        for host in hosts:
+            key = key_of(host, ctx)
+            if key is None:
+                column.append(evaluate(host, ctx, None))
+                continue
+            found = cache.get(key)
+            if found is None:
+                found = evaluate(host, ctx, None)
+                cache[key] = found
+            column.append(found)
+        columns.append(column)
+    return [list(row) for row in zip(*columns)] if columns else [[] for _ in hosts]
+
+
+def _primary(cells):
+    for the_cell in cells:
+        if the_cell["verdict"] in _BAD:
+            return the_cell
+    return None
+
+
+def run(cloud, conf, req, options=None):
+    """One engine pass on a prepared cloud; the core of :func:`explain`."""
+    options = options or {}
+    ctx = Context(cloud, conf, req)
+    checks, notes = build_checks(ctx)
+    matrix = evaluate_matrix(cloud, ctx, checks)
+    hosts = cloud.hosts
+    n_pre = sum(1 for c in checks if c.stage in ("prefilter", "placement"))
+    filter_idx = [i for i, c in enumerate(checks) if c.stage == "filter"]
+
+    # Nova's candidates: what placement returns (prefilters + placement), before host filters.
+    candidates = [h for h in hosts if not any(cell["verdict"] in _BAD for cell in matrix[h.index][:n_pre])]
+    valid = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _BAD for i in filter_idx)]
+
+    placements, failed_step = _place(ctx, checks, matrix, candidates, filter_idx, req["count"])
+    return {
+        "ctx": ctx, "checks": checks, "matrix": matrix, "candidates": candidates, "valid": valid,
+        "placements": placements, "failed_step": failed_step, "notes": notes,
+    }
+
+
+def _place(ctx, checks, matrix, candidates, filter_idx, count):
+    """Place ``count`` instances one by one as Nova's scheduler does."""
+    state = State()
+    placements = []
+    rc_checks = [c for c in checks if isinstance(c, P.ResourceClass)]
+    filter_checks = [checks[i] for i in filter_idx]
+    dynamic = [(pos, checks[i]) for pos, i in enumerate(filter_idx) if checks[i].dynamic]
+    for number in range(1, count + 1):
+        survivors = []
+        blocked = {}
+        for host in candidates:
+            row = matrix[host.index]
+            bad = None
+            if number == 1:
+                for i in filter_idx:
+                    if row[i]["verdict"] in _BAD:
+                        bad = row[i]
+                        break
+            else:
+                dyn_positions = {pos for pos, _c in dynamic}
+                for pos, check in enumerate(filter_checks):
+                    if pos in dyn_positions:
+                        the_cell = check.evaluate(host, ctx, state)
+                    else:
+                        the_cell = row[filter_idx[pos]]
+                    if the_cell["verdict"] in _BAD:
+                        bad = the_cell
+                        break
+            if bad is None:
+                survivors.append(host)
+            else:
+                label = bad.get("short") or "filtered"
+                blocked[label] = blocked.get(label, 0) + 1
+        weighed = W.weigh(survivors, ctx, state if number > 1 else None, detail=(number == 1))
+        chosen = None
+        full = 0
+        for weight, host, detail in weighed:
+            extra = state.used.get(host.index, {})
+            if all(c.fits_with(host, extra.get(c.rc, 0)) for c in rc_checks):
+                chosen = (weight, host, detail)
+                break
+            full += 1
+        if full:
+            for c in rc_checks:
+                n = sum(1 for _w, h, _d in weighed
+                        if not c.fits_with(h, state.used.get(h.index, {}).get(c.rc, 0)))
+                if n:
+                    blocked["insufficient %s" % c.rc] = blocked.get("insufficient %s" % c.rc, 0) + n
+        if chosen is None:
+            return placements, {"instance": number, "candidates": len(candidates), "after_filters": len(survivors),
+                                "reasons": _sorted_counts(blocked)}
+        weight, host, detail = chosen
+        entry = {"instance": number, "host": host.name, "nodename": host.nodename, "weight": round(weight, 6),
+                 "candidates": len(candidates), "after_filters": len(survivors)}
+        if number == 1:
+            entry["ranking"] = [{"host": h.name, "nodename": h.nodename, "weight": round(w, 6), "scores": d}
+                                for w, h, d in weighed[:10]]
+        placements.append(entry)
+        state.consume(host, ctx, number)
+    return placements, None
+
+
+def _sorted_counts(counter):
+    return [{"reason": k, "hosts": v} for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+# ------------------------------------------------------------------ public entry point
+
+def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_relaxations=10):
+    """Explain where (and whether) ``request`` would be scheduled on the cloud of ``snapshot``.
+
+    ``snapshot``: a snapshot dict (docs/snapshot.md) or a :func:`prepare`-d cloud.
+    ``scheduler``: the scheduler configuration (None: the snapshot's, else Nova's defaults).
+    Raises :class:`ExplainError` (a ValueError) naming the bad input.
+    """
+    cloud = prepare(snapshot)
+    raw = cloud.snapshot
+    if scheduler is None:
+        scheduler = raw.get("scheduler")
+    release = ((raw.get("source") or {}).get("nova_release"))
+    conf = normalize_scheduler(scheduler, release)
+    req = normalize_request(request, raw)
+    result = run(cloud, conf, req)
+    out = report(result)
+    if headroom:
+        out["headroom"] = compute_headroom(result)
+    if relax and not out["fits"]:
+        from ansible_collections.stackops.nova.plugins.module_utils.explain import relax as R
+        out["relaxations"] = R.relaxations(cloud, conf, req, result, limit=max_relaxations)
+    else:
+        out["relaxations"] = []
+    from ansible_collections.stackops.nova.plugins.module_utils.explain import render
+    out["summary"] = render.summary_line(out)
+    return out
+
+
+def report(result):
+    """The plain-data report of one engine pass."""
+    ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
+    req, conf, cloud = ctx.req, ctx.conf, ctx.cloud
+    hosts_out = []
+    primary_counts = {}
+    all_counts = {}
+    kinds = {}
+    valid_ids = {h.index for h in result["valid"]}
+    chosen = {(p["host"], p["nodename"]) for p in result["placements"]}
+    for host in cloud.hosts:
+        row = matrix[host.index]
+        failed = [checks[i].id for i, cell in enumerate(row) if cell["verdict"] in _BAD]
+        uncertain = [checks[i].id for i, cell in enumerate(row) if cell["verdict"] in (C.UNKNOWN, C.NOT_EVALUATED)]
+        first = _primary(row)
+        kind = None
+        if failed:
+            kind = C.STATIC if any(c["kind"] == C.STATIC for c in row if c["verdict"] in _BAD) else C.DYNAMIC
+            label = first.get("short") or first["reason"]
+            primary_counts[label] = primary_counts.get(label, 0) + 1
+            kinds.setdefault(label, first["kind"])
+            for c in row:
+                if c["verdict"] in _BAD:
+                    lab = c.get("short") or c["reason"]
+                    all_counts[lab] = all_counts.get(lab, 0) + 1
+                    kinds.setdefault(lab, c["kind"])
+        hosts_out.append({
+            "host": host.name,
+            "nodename": host.nodename,
+            "availability_zone": host.az,
+            "fits": host.index in valid_ids,
+            "kind": kind,
+            "failed": failed,
+            "uncertain": uncertain,
+            "chosen": (host.name, host.nodename) in chosen,
+            "checks": {checks[i].id: cell for i, cell in enumerate(row)},
+        })
+    # Nova's short-circuit view: the counts its log would show.
+    pipeline = [{"stage": "placement", "name": "allocation_candidates", "start": len(cloud.hosts),
+                 "end": len(result["candidates"])}]
+    remaining = list(result["candidates"])
+    stopped = not remaining  # "Got no allocation candidates": no filter runs
+    for i, check in enumerate(checks):
+        if check.stage != "filter":
+            continue
+        start = len(remaining)
+        if stopped:
+            pipeline.append({"stage": "filter", "name": check.name, "start": 0, "end": None, "ran": False})
+            continue
+        remaining = [h for h in remaining if matrix[h.index][i]["verdict"] not in _BAD]
+        pipeline.append({"stage": "filter", "name": check.name, "start": start, "end": len(remaining), "ran": True})
+        if not remaining:
+            stopped = True
+    notes = list(result["notes"])
+    notes.extend(req["placement"]["notes"])
+    for check in checks:
+        note = getattr(check, "note", None)
+        if note and note not in notes:
+            notes.append(note)
+    if req["unknown_hints"]:
+        notes.append("scheduler hint(s) %s are not used by any filter the engine models" % ", ".join(req["unknown_hints"]))
+    if len(result["candidates"]) > conf["max_placement_results"]:
+        notes.append("placement returns at most max_placement_results=%d candidates; Nova sees only that many of "
+                     "the %d that fit" % (conf["max_placement_results"], len(result["candidates"])))
+    if conf["host_subset_size"] > 1:
+        notes.append("host_subset_size=%d: Nova picks at random among the best %d hosts; the chosen host shown is "
+                     "the best one" % (conf["host_subset_size"], conf["host_subset_size"]))
+    if conf["ignored_options"]:
+        notes.append("scheduler option(s) not used by the engine: %s" % ", ".join(conf["ignored_options"]))
+    placed = len(result["placements"])
+    fits = placed == req["count"]
+    reasons = [{"reason": k, "hosts": v, "kind": kinds.get(k)} for k, v in
+               sorted(primary_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    all_reasons = [{"reason": k, "hosts": v, "kind": kinds.get(k)} for k, v in
+                   sorted(all_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return {
+        "explain_version": EXPLAIN_VERSION,
+        "fits": fits,
+        "count": req["count"],
+        "placed": placed,
+        "hosts_total": len(cloud.hosts),
+        "hosts_valid": len(result["valid"]),
+        "valid_hosts": [h.label for h in result["valid"]],
+        "request": _request_out(req),
+        "scheduler": {k: v for k, v in conf.items() if k != "ignored_options"},
+        "checks": [c.describe() for c in checks],
+        "hosts": hosts_out,
+        "reasons": reasons,
+        "all_reasons": all_reasons,
+        "nova_pipeline": pipeline,
+        "placements": result["placements"],
+        "failed_instance": result["failed_step"],
+        "near_misses": near_misses(result),
+        "notes": notes,
+    }
+
+
+def _request_out(req):
+    return {
+        "flavor": req["flavor_name"],
+        "resources": req["placement"]["resources"],
+        "required_traits": req["placement"]["required_traits"],
+        "forbidden_traits": req["placement"]["forbidden_traits"],
+        "availability_zone": req["availability_zone"],
+        "forced_host": req["forced_host"],
+        "forced_node": req["forced_node"],
+        "image": req["image"].get("name") or req["image"].get("id"),
+        "count": req["count"],
+        "project_id": req["project_id"],
+        "scheduler_hints": req["hints"],
+        "server_group": (req["group"] or {}).get("name") or (req["group"] or {}).get("id"),
+        "server_group_policy": (req["group"] or {}).get("policy"),
+    }
+
+
+def near_misses(result, limit=20):
+    """Hosts failing exactly one check, with by how much when it is a capacity check."""
+    ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
+    out = []
+    for host in ctx.cloud.hosts:
+        row = matrix[host.index]
+        bad = [i for i, cell in enumerate(row) if cell["verdict"] in _BAD]
+        if len(bad) != 1:
+            continue
+        check = checks[bad[0]]
+        entry = {"host": host.label, "check": check.id, "kind": row[bad[0]]["kind"], "reason": row[bad[0]]["reason"]}
+        if isinstance(check, P.ResourceClass):
+            view = host.resources.get(check.rc)
+            if view is not None:
+                entry["short_by"] = {check.rc: view["used"] + check.amount - view["capacity"]}
+        out.append(entry)
+    out.sort(key=lambda e: (0 if "short_by" in e else 1, sum((e.get("short_by") or {}).values()), e["host"]))
+    return out[:limit]
+
+
+def compute_headroom(result):
+    """How many more instances of this request fit, per host and in total (now, as configured)."""
+    ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
+    req = ctx.req
+    resources = req["placement"]["resources"]
+    group = req["group"]
+    per_host = {}
+    limited = {}
+    for host in ctx.cloud.hosts:
+        row = matrix[host.index]
+        if any(cell["verdict"] in _BAD and not isinstance(checks[i], P.ResourceClass)
+               and not _counting_filter(checks[i]) for i, cell in enumerate(row)):
+            continue
+        if any(cell["verdict"] == C.ERROR for cell in row):
+            continue
+        count, by = capacity.headroom(host.resources, resources)
+        for check in checks:
+            cap = _filter_cap(check, host, ctx)
+            if cap is not None and cap < count:
+                count, by = max(cap, 0), check.name
+        if count > 0:
+            per_host[host.label] = count
+            limited[host.label] = by
+    total = sum(per_host.values())
+    note = None
+    if group and group.get("policy") == "affinity":
+        total = max(per_host.values()) if per_host else 0
+        note = "affinity group: all instances share one host, so the total is the best single host"
+    out = {"total": total, "per_host": per_host, "limited_by": limited}
+    if note:
+        out["note"] = note
+    return out
+
+
+def _counting_filter(check):
+    return isinstance(check, (F.NumInstancesFilter, F.IoOpsFilter, F.ServerGroupAntiAffinityFilter))
+
+
+def _filter_cap(check, host, ctx):
+    if isinstance(check, F.NumInstancesFilter):
+        limit, _n = check.limit(host, ctx)
+        return limit - (host.num_instances or 0)
+    if isinstance(check, F.IoOpsFilter):
+        limit, _n = check.limit(host, ctx)
+        return limit - (host.num_io_ops or 0)
+    if isinstance(check, F.ServerGroupAntiAffinityFilter) and check.group is not None and host.instances is not None:
+        rules = check.group.get("rules") or {}
+        try:
+            limit = int(rules.get("max_server_per_host", 1))
+        except (TypeError, ValueError):
+            limit = 1
+        return limit - len(host.instances & ctx.group_members)
+    return None
+
+
+__all__ = ["explain", "prepare", "run", "report", "ExplainError"]

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Text for people: the one-line summary and PRS-style tables, in plain Python."""
+
+from __future__ import annotations
+
+_SYMBOL = {"pass": ".", "fail": "X", "unknown": "?", "error": "E", "not_evaluated": "-", "skipped": "~"}
+
+
+def summary_line(report):
+    """'0/12 hosts fit m1.xlarge in az1: 5 insufficient MEMORY_MB, 3 disabled, 4 not in AZ az1'."""
+    req = report["request"]
+    text = "%d/%d hosts fit %s" % (report["hosts_valid"], report["hosts_total"], req["flavor"])
+    if req["count"] > 1:
+        text += " x%d" % req["count"]
+    if req.get("forced_host") or req.get("forced_node"):
+        text += " on %s" % (req.get("forced_host") or req.get("forced_node"))
+    if req["availability_zone"]:
+        text += " in %s" % req["availability_zone"]
+    if report["reasons"]:
+        text += ": " + ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in report["reasons"])
+    if req["count"] > 1 and not report["fits"]:
+        failed = report.get("failed_instance") or {}
+        why = ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in failed.get("reasons", []))
+        text += "; only %d of %d instances placed%s" % (report["placed"], req["count"],
+                                                       (" (then %s)" % why) if why else "")
+    elif report["fits"] and report["placements"]:
+        hosts = []
+        for p in report["placements"]:
+            if p["host"] not in hosts:
+                hosts.append(p["host"])
+        text += "; -> %s" % ", ".join(hosts[:5]) + (" ..." if len(hosts) > 5 else "")
+    return text
+
+
+def _table(headers, rows):
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [line, "| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(headers)) + " |", line]
+    for row in rows:
+        out.append("| " + " | ".join(v.ljust(widths[i]) for i, v in enumerate(row)) + " |")
+    out.append(line)
+    return "\n".join(out)
+
+
+def _clip(text, width):
+    text = str(text)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def render_table(report, max_hosts=40, reason_width=90):
+    """The full human report: summary, per-check table, host matrix, near misses, relaxations, headroom."""
+    out = [report.get("summary") or summary_line(report), ""]
+    checks = report["checks"]
+    # PRS-style: each check and the hosts it lets through / stops.
+    rows = []
+    for i, check in enumerate(checks):
+        passed = [h["host"] if h["host"] == h["nodename"] else "%s/%s" % (h["host"], h["nodename"])
+                  for h in report["hosts"] if h["checks"][check["id"]]["verdict"] not in ("fail", "error")]
+        stopped = [h["host"] for h in report["hosts"] if h["checks"][check["id"]]["verdict"] in ("fail", "error")]
+        rows.append(["c%d" % (i + 1), check["stage"], check["name"], "%d" % len(passed), "%d" % len(stopped),
+                     _clip(", ".join(stopped) or "-", 60)])
+    out.append(_table(["#", "stage", "check", "pass", "fail", "hosts stopped"], rows))
+    out.append("")
+    # Host x check matrix.
+    hosts = sorted(report["hosts"], key=lambda h: (not h["chosen"], not h["fits"], len(h["failed"]), h["host"]))
+    shown = hosts[:max_hosts]
+    rows = []
+    for h in shown:
+        symbols = "".join(_SYMBOL.get(h["checks"][c["id"]]["verdict"], "?") for c in checks)
+        first = None
+        for c in checks:
+            cell = h["checks"][c["id"]]
+            if cell["verdict"] in ("fail", "error"):
+                first = "%s: %s" % (c["name"], cell["reason"])
+                break
+        verdict = "CHOSEN" if h["chosen"] else ("fits" if h["fits"] else (h["kind"] or "fail"))
+        label = h["host"] if h["host"] == h["nodename"] else "%s/%s" % (h["host"], h["nodename"])
+        rows.append([label, verdict, symbols, "%d" % len(h["failed"]), _clip(first or "-", reason_width)])
+    out.append(_table(["host", "verdict", "c1..c%d" % len(checks), "fails", "first failure (numbers)"], rows))
+    if len(hosts) > len(shown):
+        out.append("... %d more host(s) not shown" % (len(hosts) - len(shown)))
+    out.append("legend: . pass  X fail  ? unknown  E Nova errors  - not evaluated  ~ skipped (forced host)")
+    if report.get("near_misses"):
+        out.append("")
+        out.append("near misses (one failing check):")
+        for m in report["near_misses"][:10]:
+            by = ""
+            if m.get("short_by"):
+                by = " (short by %s)" % ", ".join("%s %d" % kv for kv in m["short_by"].items())
+            out.append("  %s: %s%s - %s" % (m["host"], m["check"], by, m["reason"]))
+    if report.get("relaxations"):
+        out.append("")
+        out.append("what would make it fit (each verified by re-running the engine):")
+        for r in report["relaxations"]:
+            out.append("  - %s -> %d host(s): %s" % (r["change"], r["hosts_valid"], _clip(", ".join(r["hosts"]), 60)))
+    elif not report["fits"]:
+        out.append("")
+        out.append("no single relaxation the engine tries makes this request fit")
+    head = report.get("headroom")
+    if head:
+        out.append("")
+        per = sorted(head["per_host"].items(), key=lambda kv: (-kv[1], kv[0]))
+        out.append("headroom: %d more of this request fit now%s" % (
+            head["total"], (": " + ", ".join("%s %d" % kv for kv in per[:8]) + (" ..." if len(per) > 8 else ""))
+            if per else ""))
+    if report.get("placements") and report["count"] > 1:
+        out.append("")
+        out.append("instance by instance: " + ", ".join("#%d -> %s" % (p["instance"], p["host"])
+                                                        for p in report["placements"]))
+    if report.get("notes"):
+        out.append("")
+        for note in report["notes"]:
+            out.append("note: %s" % note)
+    return "\n".join(out)

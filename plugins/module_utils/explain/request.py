@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The request to explain: flavor, image, AZ, hints, count, project -> one normalized dict.
+
+Request shape (plain data)::
+
+    flavor: {name, vcpus, ram, disk, ephemeral, swap, extra_specs}   # required
+    image: {id, name, disk_format, properties: {...}}                # or null
+    availability_zone: az1 | "az1:host" | "az1:host:node" | ":host" | null
+    scheduler_hints: {group, different_host, same_host, query, build_near_host_ip, cidr}
+    count: 1
+    project_id: "..."
+    is_bfv: false                                                    # boot from volume
+"""
+
+from __future__ import annotations
+
+from ansible_collections.stackops.nova.plugins.module_utils import capacity
+from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError
+
+KNOWN_HINTS = ("group", "different_host", "same_host", "query", "build_near_host_ip", "cidr",
+               "target_cell", "retry_hosts")
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def parse_az(value):
+    """``az``, ``az:host``, ``az:host:node``, ``:host`` -> (az or None, host or None, node or None)."""
+    if value is None or value == "":
+        return None, None, None
+    if not isinstance(value, str):
+        raise ExplainError("availability_zone must be a string such as az1 or az1:host, got %r" % (value,))
+    parts = value.split(":")
+    if len(parts) > 3:
+        raise ExplainError("availability_zone %r has too many ':' (use az, az:host or az:host:node)" % value)
+    az = parts[0] or None
+    host = parts[1] if len(parts) > 1 and parts[1] else None
+    node = parts[2] if len(parts) > 2 and parts[2] else None
+    return az, host, node
+
+
+def find_group(snapshot, ref):
+    """The server group with id or name ``ref`` from the snapshot, or None."""
+    for group in snapshot.get("server_groups") or []:
+        if group.get("id") == ref:
+            return group
+    matches = [g for g in snapshot.get("server_groups") or [] if g.get("name") == ref]
+    if len(matches) > 1:
+        raise ExplainError("scheduler_hints.group %r names %d server groups; use the group id" % (ref, len(matches)))
+    return matches[0] if matches else None
+
+
+def normalize_request(request, snapshot):
+    """Validate the request and compute its placement request (``capacity.flavor_request``)."""
+    if not isinstance(request, dict):
+        raise ExplainError("request must be a mapping with at least a flavor")
+    flavor = request.get("flavor")
+    if not isinstance(flavor, dict):
+        raise ExplainError("request.flavor must be a mapping with vcpus, ram and disk (and optionally name, "
+                           "ephemeral, swap, extra_specs)")
+    for key in ("vcpus", "ram"):
+        if key not in flavor and not (key == "ram" and "memory_mb" in flavor):
+            raise ExplainError("request.flavor.%s is required" % key)
+    image = request.get("image") or {}
+    if not isinstance(image, dict):
+        raise ExplainError("request.image must be a mapping (id, name, disk_format, properties) or null")
+    props = image.get("properties") or {}
+    if not isinstance(props, dict):
+        raise ExplainError("request.image.properties must be a mapping")
+    is_bfv = bool(request.get("is_bfv", False))
+    try:
+        placement = capacity.flavor_request(flavor, props, is_bfv=is_bfv)
+    except capacity.CapacityError as exc:
+        raise ExplainError("request.flavor: %s" % exc) from None
+    count = request.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) and not (isinstance(count, str) and count.isdigit()):
+        raise ExplainError("request.count must be a positive integer, got %r" % (count,))
+    count = int(count)
+    if count < 1:
+        raise ExplainError("request.count must be a positive integer, got %d" % count)
+    hints = request.get("scheduler_hints") or {}
+    if not isinstance(hints, dict):
+        raise ExplainError("request.scheduler_hints must be a mapping")
+    az, forced_host, forced_node = parse_az(request.get("availability_zone"))
+    group = None
+    group_ref = hints.get("group")
+    if isinstance(group_ref, list):
+        group_ref = group_ref[0] if group_ref else None
+    if group_ref:
+        group = find_group(snapshot, group_ref)
+        if group is None:
+            raise ExplainError("scheduler_hints.group %r is not a server group of the snapshot" % group_ref)
+        if group.get("policy") not in ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"):
+            raise ExplainError("server group %r has an unknown policy %r" % (group_ref, group.get("policy")))
+    extra_specs = {str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()}
+    canonical = {
+        "vcpus": int(flavor.get("vcpus") or 0),
+        "ram": int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0),
+        "disk": int(flavor.get("disk", flavor.get("root_gb", 0)) or 0),
+        "ephemeral": int(flavor.get("ephemeral", flavor.get("OS-FLV-EXT-DATA:ephemeral", 0)) or 0),
+        "swap": int(flavor.get("swap") or 0) if flavor.get("swap") not in ("", None) else 0,
+    }
+    flavor_name = flavor.get("name") or flavor.get("original_name") or "%dvcpu-%dMB" % (
+        int(flavor.get("vcpus") or 0), int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0))
+    return {
+        "flavor": dict(canonical, extra_specs=extra_specs, name=flavor_name, id=flavor.get("id")),
+        "flavor_name": flavor_name,
+        "image": {"id": image.get("id"), "name": image.get("name"), "disk_format": image.get("disk_format"),
+                  "properties": dict(props)},
+        "availability_zone": az,
+        "forced_host": forced_host,
+        "forced_node": forced_node,
+        "hints": dict(hints),
+        "different_host": _as_list(hints.get("different_host")),
+        "same_host": _as_list(hints.get("same_host")),
+        "query": hints.get("query"),
+        "group": group,
+        "count": count,
+        "project_id": request.get("project_id"),
+        "is_bfv": is_bfv,
+        "placement": placement,
+        "unknown_hints": sorted(k for k in hints if k not in KNOWN_HINTS),
+    }

@@ -85,10 +85,29 @@ def _cloud_label(cloud):
     return ""
 
 
+def _chain(exc):
+    """The exception and those it was raised from (openstacksdk wraps keystoneauth's)."""
+    seen = []
+    while exc is not None and exc not in seen and len(seen) < 10:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _specific(exc):
+    """The most telling exception of the chain: the first keystoneauth or HTTP one, else exc."""
+    for item in _chain(exc):
+        if isinstance(item, (ks_exc.ClientException, sdk_exc.HttpException,
+                             config_exc.OpenStackConfigException, ConnectionResetError)):
+            return item
+    return exc
+
+
 def is_transient(exc):
     """True for failures worth retrying: refused/reset/timed-out connections, 502/503/504."""
     if not HAS_OPENSTACKSDK:
         return False
+    exc = _specific(exc)
     if isinstance(exc, ks_exc.SSLError):
         return False
     if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RetriableConnectionFailure,
@@ -146,6 +165,7 @@ def describe_error(exc, what="talk to the cloud"):
         return exc
     if not HAS_OPENSTACKSDK:
         return NovaError("could not %s: %s" % (what, exc))
+    exc = _specific(exc)
     text = _clean(str(exc))
     status = _status_of(exc)
     if isinstance(exc, config_exc.OpenStackConfigException) or type(exc).__name__ == "OpenStackConfigException":

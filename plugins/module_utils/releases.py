@@ -118,7 +118,7 @@ def nova_major(release):
     if isinstance(release, int):
         return release
     text = str(release).strip()
-    head = text.split(".")[0]
+    head = text.split(".", maxsplit=1)[0]
     if head.isdigit() and int(head) < 2000:
         return int(head)
     lowered = text.lower()

@@ -20,7 +20,7 @@ description:
   - Nova only lists services to users with the admin role (or the policy that grants
     C(os_compute_api:os-services:list)).
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   host:
     description:

@@ -157,22 +157,37 @@ class Record:
         return self
 
 
+def _split_suffix_of(text):
+    """(message, func, source, pid) when ``text`` ends with a DEBUG suffix, else None."""
+    if text.endswith("}}"):
+        m = _DEVSTACK_SUFFIX.search(text)
+        if m:
+            return text[:m.start()], m.group("func"), "%s:%s" % (m.group("path"), m.group("line")), \
+                int(m.group("pid"))
+        return None
+    parts = text.rsplit(" ", 2)
+    if len(parts) == 3:
+        path, sep, line = parts[2].rpartition(":")
+        if sep and line.isdigit() and path.endswith(".py"):
+            return parts[0], parts[1], parts[2], None
+    return None
+
+
 def _split_debug_suffix(rec):
     """Move the DEBUG suffix (end of the message, or of its first line) into func/source."""
     msg = rec.message
-    first, nl, tail = msg.partition("\n")
-    for text, keep in ((msg, ""), (first, nl + tail)) if nl else ((msg, ""),):
-        m = _DEVSTACK_SUFFIX.search(text)
-        if m:
-            if rec.pid is None:
-                rec.pid = int(m.group("pid"))
-        else:
-            m = _DEBUG_SUFFIX.search(text)
-        if m:
-            rec.func = m.group("func")
-            rec.source = "%s:%s" % (m.group("path"), m.group("line"))
-            rec.message = text[:m.start()] + keep
-            return
+    found = _split_suffix_of(msg)
+    keep = ""
+    if found is None and "\n" in msg:
+        first, nl, tail = msg.partition("\n")
+        found = _split_suffix_of(first)
+        keep = nl + tail
+    if found is not None:
+        rec.message = found[0] + keep
+        rec.func = found[1]
+        rec.source = found[2]
+        if rec.pid is None and found[3] is not None:
+            rec.pid = found[3]
 
 
 def _parse_context(rec, rest):

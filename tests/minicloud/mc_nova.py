@@ -186,7 +186,8 @@ def _define_driver():
         """
 
         def __init__(self, virtapi, read_only=False):
-            spec = HOST_SPECS.get(CONF.host, {})
+            spec = HOST_SPECS.get(getattr(_TLS, 'creating_host', None) or
+                                  CONF.host, {})
             self._mc = spec
             self.vcpus = spec.get('vcpus', 8)
             self.memory_mb = spec.get('memory_mb', 16384)
@@ -301,7 +302,39 @@ def _setup_fixtures(cfg_):
 
 
 # ------------------------------------------------------------ the databases
+DB_FILES = ('nova_api.db', 'nova_cell0.db', 'nova_cell1.db')
+DB_TEMPLATE_VERSION = 'v1'
+
+
+def _db_template_dir(cfg_):
+    from importlib import metadata
+    return os.path.join(cfg_['cache_root'], 'nova-dbs-%s-%s' % (
+        metadata.version('nova'), DB_TEMPLATE_VERSION))
+
+
+def _save_db_template(state_dir, cfg_):
+    """Snapshot the freshly migrated (still unmapped) DBs for next time."""
+    import sqlite3
+    final = _db_template_dir(cfg_)
+    tmp = '%s.tmp-%d' % (final, os.getpid())
+    try:
+        os.makedirs(tmp, exist_ok=True)
+        for name in DB_FILES:
+            src = sqlite3.connect(os.path.join(state_dir, name))
+            dst = sqlite3.connect(os.path.join(tmp, name))
+            with dst:
+                src.backup(dst)
+            dst.execute('PRAGMA journal_mode = DELETE')
+            src.close()
+            dst.close()
+        os.rename(tmp, final)
+    except OSError as e:
+        LOG.info('minicloud: nova DB template not saved: %s', e)
+
+
 def _setup_databases(state_dir, cfg_):
+    import sqlite3
+
     from oslo_utils import uuidutils
 
     from nova import context as nova_context
@@ -310,21 +343,34 @@ def _setup_databases(state_dir, cfg_):
 
     ctxt = nova_context.get_admin_context()
     t0 = time.time()
-    migration.db_sync(database='api')
+    tpl = _db_template_dir(cfg_)
     cell0 = objects.CellMapping(
         ctxt, uuid=objects.CellMapping.CELL0_UUID, name='cell0',
         transport_url='none:///',
         database_connection=cfg_['nova']['cell0_connection'])
+    if os.path.isdir(tpl):
+        for name in DB_FILES:
+            src = sqlite3.connect(os.path.join(tpl, name))
+            dst = sqlite3.connect(os.path.join(state_dir, name))
+            with dst:
+                src.backup(dst)
+            src.close()
+            dst.close()
+        how = 'copied from %s' % tpl
+    else:
+        migration.db_sync(database='api')
+        with nova_context.target_cell(ctxt, cell0) as cctxt:
+            migration.db_sync(context=cctxt)
+        migration.db_sync(database='main')
+        _save_db_template(state_dir, cfg_)
+        how = 'migrated'
     cell0.create()
-    with nova_context.target_cell(ctxt, cell0) as cctxt:
-        migration.db_sync(context=cctxt)
-    migration.db_sync(database='main')
     cell1 = objects.CellMapping(
         ctxt, uuid=uuidutils.generate_uuid(), name='cell1',
         transport_url=CONF.transport_url,
         database_connection=CONF.database.connection)
     cell1.create()
-    LOG.info('minicloud: nova databases ready in %.1fs', time.time() - t0)
+    LOG.info('minicloud: nova databases %s in %.1fs', how, time.time() - t0)
     return cell1
 
 
@@ -352,6 +398,16 @@ def _control_server(port):
 
         def do_POST(self):  # noqa: N802
             parts = self.path.strip('/').split('/')
+            if len(parts) == 3 and parts[0] == 'compute' and \
+                    parts[2] == 'update-resources':
+                host = parts[1]
+                if host not in SERVICES:
+                    return self._reply(404, {'error': 'no compute %r' % host})
+                from nova import context as nova_context
+                with _tagged('compute'):
+                    SERVICES[host].manager.update_available_resource(
+                        nova_context.get_admin_context())
+                return self._reply(200, {'host': host, 'updated': True})
             if len(parts) == 3 and parts[0] == 'compute' and \
                     parts[2] in ('stop', 'start'):
                 host = parts[1]
@@ -461,21 +517,29 @@ def _main(state_dir, cfg_):
         sched = nova_service.Service.create(binary='nova-scheduler',
                                             topic='scheduler')
         sched.start()
-    for h in cfg_['topology']['hosts']:
+    import concurrent.futures
+
+    def start_compute(h):
         name = h['name']
-        with _tagged('compute'):
-            CONF.set_override('host', name)
-            try:
+        _TLS.creating_host = name
+        try:
+            with _tagged('compute'):
                 svc = nova_service.Service.create(
                     binary='nova-compute', host=name,
                     topic=compute_rpcapi.RPC_TOPIC,
                     topic_alt=compute_rpcapi.RPC_TOPIC_ALT)
                 svc.start()
-            finally:
-                CONF.clear_override('host')
+        finally:
+            _TLS.creating_host = None
         SERVICES[name] = svc
         LOG.info('minicloud: compute %s started (%d node(s))', name,
                  h.get('nodes') or 1)
+
+    workers = max(1, min(4, len(cfg_['topology']['hosts'])))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for f in [pool.submit(start_compute, h)
+                  for h in cfg_['topology']['hosts']]:
+            f.result()
 
     from nova import context as nova_context
     from nova.objects import host_mapping

@@ -1,0 +1,145 @@
+"""Python helper for tests that need a minicloud.
+
+    from harness import Cloud            # tests/minicloud on sys.path
+    cloud = Cloud(state_dir, topology)   # topology: a path or a name in topologies/
+    cloud.start()                        # idempotent; returns the clouds.yaml path
+    conn = cloud.conn()                  # openstacksdk Connection, cloud 'minicloud'
+    cloud.compute_stop('c-small')        # its service goes 'down' after ~8 s
+    cloud.compute_start('c-small')
+    cloud.log_dir                        # DIR/logs (keystone.log, nova-*.log, ...)
+    cloud.stop()
+
+Everything goes through ``minicloudctl`` (a subprocess), so the servers never
+live in the test process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CTL = os.path.join(HERE, 'minicloudctl')
+TOPOLOGIES = os.path.join(HERE, 'topologies')
+
+
+def default_state_root():
+    """<repo>/.cache/minicloud (computed from this file's location)."""
+    return os.path.join(REPO, '.cache', 'minicloud')
+
+
+def topology_path(topology):
+    if os.path.sep in topology or topology.endswith(('.yml', '.yaml')):
+        return os.path.abspath(topology)
+    return os.path.join(TOPOLOGIES, '%s.yml' % topology)
+
+
+class MinicloudError(RuntimeError):
+    pass
+
+
+class Cloud:
+    def __init__(self, state_dir=None, topology='test', port_base=None,
+                 python=None, timeout=150):
+        self.topology = topology_path(topology)
+        name = os.path.splitext(os.path.basename(self.topology))[0]
+        self.state_dir = os.path.abspath(
+            state_dir or os.path.join(default_state_root(), name))
+        self.port_base = port_base
+        self.python = python or sys.executable
+        self.timeout = timeout
+        self.start_seconds = None
+
+    # ------------------------------------------------------------ control
+    def _ctl(self, *args, check=True, capture=True):
+        cmd = [self.python, CTL] + list(args)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE if capture else None,
+                           stderr=subprocess.PIPE if capture else None,
+                           text=True)
+        if check and r.returncode != 0:
+            raise MinicloudError('%s failed (exit %d):\n%s%s' % (
+                ' '.join(cmd[1:]), r.returncode, r.stdout or '',
+                r.stderr or ''))
+        return r
+
+    def start(self):
+        args = ['start', '--topology', self.topology, '--state-dir',
+                self.state_dir, '--timeout', str(self.timeout)]
+        if self.port_base is not None:
+            args += ['--port-base', str(self.port_base)]
+        t0 = time.time()
+        r = self._ctl(*args)
+        self.start_seconds = time.time() - t0
+        sys.stderr.write(r.stderr)
+        return r.stdout.strip().splitlines()[-1]
+
+    def stop(self):
+        self._ctl('stop', '--state-dir', self.state_dir)
+
+    def status(self):
+        r = self._ctl('status', '--state-dir', self.state_dir, check=False)
+        return json.loads(r.stdout)
+
+    def compute_stop(self, host):
+        self._ctl('compute-stop', '--state-dir', self.state_dir, '--host',
+                  host)
+
+    def compute_start(self, host):
+        self._ctl('compute-start', '--state-dir', self.state_dir, '--host',
+                  host)
+
+    def compute_update(self, host):
+        """Run the compute's resource tracker update (placement sync) now."""
+        self._ctl('compute-update', '--state-dir', self.state_dir, '--host',
+                  host)
+
+    # -------------------------------------------------------------- access
+    @property
+    def clouds_yaml(self):
+        return os.path.join(self.state_dir, 'clouds.yaml')
+
+    @property
+    def log_dir(self):
+        return os.path.join(self.state_dir, 'logs')
+
+    def log(self, name):
+        """Text of a log file: 'nova-scheduler', 'placement', ..."""
+        with open(os.path.join(self.log_dir, '%s.log' % name)) as f:
+            return f.read()
+
+    @property
+    def state(self):
+        with open(os.path.join(self.state_dir, 'state.json')) as f:
+            return json.load(f)
+
+    @property
+    def ports(self):
+        return self.state['ports']
+
+    def env(self, cloud='minicloud'):
+        """Environment for openstack CLI / ansible against this cloud."""
+        return dict(os.environ, OS_CLIENT_CONFIG_FILE=self.clouds_yaml,
+                    OS_CLOUD=cloud)
+
+    def conn(self, cloud='minicloud'):
+        sys.path.insert(0, HERE) if HERE not in sys.path else None
+        from mc_util import sdk_conn
+        return sdk_conn(self.clouds_yaml, cloud)
+
+    def wait_for_service_state(self, host, state, timeout=30,
+                               binary='nova-compute'):
+        """Wait until the API reports ``host``'s service ``state``."""
+        conn = self.conn()
+        deadline = time.time() + timeout
+        while True:
+            r = conn.compute.get('/os-services?binary=%s&host=%s'
+                                 % (binary, host), microversion='2.53')
+            svcs = r.json()['services']
+            if svcs and svcs[0]['state'] == state:
+                return svcs[0]
+            if time.time() > deadline:
+                raise MinicloudError('%s %s did not become %s in %ds: %s' % (
+                    binary, host, state, timeout, svcs))
+            time.sleep(0.5)

@@ -200,7 +200,11 @@ def flavor_request(flavor, image_properties=None, is_bfv=False):
     disk = ephemeral + ceil(swap/1024) + root (root is 0 when booting from a volume).
 
     Returns ``{"resources": {rc: n}, "required_traits": [...], "forbidden_traits": [...],
-    "groups": n_suffixed_groups, "notes": [...]}`` (amounts of 0 are dropped, as Nova does).
+    "groups": n_suffixed_groups, "notes": [...], "cpu_pinning_requested": bool,
+    "fallback": {...} | None}`` (amounts of 0 are dropped, as Nova does). ``fallback`` is,
+    for ``hw:cpu_policy=dedicated``, the request without the pinning translation (VCPU)
+    that Nova's scheduler also sends to placement unless
+    ``[workarounds] disable_fallback_pcpu_query`` is set.
     """
     if not isinstance(flavor, dict):
         raise CapacityError("flavor must be a mapping with vcpus, ram and disk")
@@ -294,12 +298,26 @@ def flavor_request(flavor, image_properties=None, is_bfv=False):
     if groups:
         notes.append("granular request groups (%s) are merged onto the compute node provider" % ", ".join(sorted(groups)))
 
+    fallback = None
+    if cpu_policy == "dedicated":
+        # Nova's scheduler also asks placement for the request *without* the pinning
+        # translation (VCPU instead of PCPU) and merges the candidates, unless
+        # [workarounds] disable_fallback_pcpu_query is true (nova.scheduler.manager).
+        legacy_specs = {k: v for k, v in extra_specs.items()
+                        if k not in ("hw:cpu_policy", "hw:cpu_thread_policy", "hw:emulator_threads_policy")}
+        legacy_image = {k: v for k, v in image_properties.items()
+                        if k not in ("hw_cpu_policy", "hw_cpu_thread_policy")}
+        legacy = flavor_request(dict(flavor, extra_specs=legacy_specs), legacy_image, is_bfv)
+        fallback = {key: legacy[key] for key in ("resources", "required_traits", "forbidden_traits")}
+
     return {
         "resources": {rc: amount for rc, amount in sorted(resources.items()) if amount},
         "required_traits": sorted(required),
         "forbidden_traits": sorted(forbidden),
         "groups": len(groups),
         "notes": notes,
+        "cpu_pinning_requested": cpu_policy == "dedicated",
+        "fallback": fallback,
     }
 
 

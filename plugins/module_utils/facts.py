@@ -382,28 +382,57 @@ def host_blockers(entry, request):
     return reasons
 
 
-def headroom(hosts, request):
+def _consume(resources, amounts, count):
+    """A copy of ``resources`` with ``count`` more allocations of ``amounts`` used."""
+    result = {}
+    for rc, view in resources.items():
+        view = dict(view)
+        extra = amounts.get(rc, 0) * count
+        view["used"] += extra
+        view["free"] -= extra
+        result[rc] = view
+    return result
+
+
+def _mixed_count(resources, primary, fallback):
+    """Most instances when each may use the primary (PCPU) or the fallback (VCPU) request."""
+    first, limited = _cap.headroom(resources, primary)
+    best, best_limited = first, limited
+    for k1 in range(first + 1):
+        k2, limited2 = _cap.headroom(_consume(resources, primary, k1), fallback)
+        if k1 + k2 > best:
+            best, best_limited = k1 + k2, limited2
+    return best, best_limited
+
+
+def headroom(hosts, request, pcpu_fallback=True):
     """How many more instances of a flavor fit, per host and in total.
 
     ``request`` is :func:`capacity.flavor_request`'s result. Per host: ``count`` (what the
     capacity allows), ``limited_by`` (the class that runs out first), ``schedulable`` and
     ``reasons`` (service/trait blockers), ``fits`` (count when schedulable, else 0).
     ``total`` sums ``fits``; hosts with unknown resources count 0 and are listed in
-    ``unknown``.
+    ``unknown``. With ``pcpu_fallback`` (Nova's default, ``[workarounds]
+    disable_fallback_pcpu_query = false``) a ``hw:cpu_policy=dedicated`` flavor may also
+    land on VCPU inventory, as Nova's scheduler asks placement for both.
     """
+    fallback = request.get("fallback") if pcpu_fallback else None
     per_host = []
     total = 0
     unknown = []
     for entry in hosts:
         resources = entry.get("resources") or {}
         reasons = host_blockers(entry, request)
-        if not resources:
+        fallback_reasons = host_blockers(entry, fallback) if fallback else None
+        if not resources or any(view.get("used") is None for view in resources.values()):
             count, limited_by = None, None
             unknown.append(entry["name"] if entry["name"] == entry["nodename"]
                            else "%s (%s)" % (entry["name"], entry["nodename"]))
-        elif any(view.get("used") is None for view in resources.values()):
-            count, limited_by = None, None
-            unknown.append(entry["name"])
+        elif fallback and not reasons and not fallback_reasons:
+            count, limited_by = _mixed_count(resources, request["resources"], fallback["resources"])
+        elif fallback and reasons and not fallback_reasons:
+            count, limited_by = _cap.headroom(resources, fallback["resources"])
+            reasons = []
         else:
             count, limited_by = _cap.headroom(resources, request["resources"])
         fits = count if (count is not None and not reasons) else 0

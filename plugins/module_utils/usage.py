@@ -195,7 +195,7 @@ def gather_usage(conn, project=None, all_projects=False, start=None, end=None, q
             proj["quotas"] = quota
     if usage:
         params = {"start": start_dt.strftime(_NOVA_TIME), "end": end_dt.strftime(_NOVA_TIME),
-                  "detailed": "1" if detailed else "0"}
+                  "detailed": "1"}  # always: num_servers needs the server list; dropped below unless detailed
         if all_projects:
             records = _gather.get_paginated(compute, "/os-simple-tenant-usage", "tenant_usages",
                                             "read the simple tenant usage of all projects", microversion=mv,

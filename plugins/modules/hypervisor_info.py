@@ -74,6 +74,14 @@ options:
       - Whether the instances of O(flavor) boot from a volume (their root disk then takes no DISK_GB).
     type: bool
     default: false
+  pcpu_fallback:
+    description:
+      - Whether a O(flavor) with C(hw:cpu_policy=dedicated) may also land on VCPU inventory, as Nova's
+        scheduler asks placement for the PCPU request and for the same request with VCPU and merges
+        the candidates, unless C([workarounds] disable_fallback_pcpu_query) is V(true). Set V(false)
+        for clouds that set that option.
+    type: bool
+    default: true
   placement:
     description:
       - Read placement. V(false) returns Nova's part only (faster, no capacity).
@@ -229,7 +237,9 @@ headroom:
       description: The flavor used (name, vcpus, ram, disk, ephemeral, swap, extra_specs).
       type: dict
     request:
-      description: The placement request Nova makes for it (resources, required_traits, forbidden_traits, notes).
+      description:
+        - The placement request Nova makes for it (resources, required_traits, forbidden_traits, notes),
+          and for C(hw:cpu_policy=dedicated) the VCPU C(fallback) request Nova also makes.
       type: dict
     total:
       description: How many more fit on the schedulable selected nodes together.
@@ -269,6 +279,7 @@ class HypervisorInfoModule(NovaModule):
         service_state=dict(type="str", choices=["up", "down"]),
         flavor=dict(type="raw"),
         boot_from_volume=dict(type="bool", default=False),
+        pcpu_fallback=dict(type="bool", default=True),
         placement=dict(type="bool", default=True),
         placement_workers=dict(type="int", default=8),
         servers=dict(type="bool", default=True),
@@ -307,7 +318,7 @@ class HypervisorInfoModule(NovaModule):
             "snapshot": snapshot,
         }
         if request is not None:
-            room = _facts.headroom(snapshot["hosts"], request)
+            room = _facts.headroom(snapshot["hosts"], request, pcpu_fallback=self.params["pcpu_fallback"])
             room["flavor"] = flavor
             room["request"] = request
             result["headroom"] = room

@@ -193,7 +193,7 @@ def nova():
     return objects, scheduler_utils
 
 
-def nova_request(nova, flavor, image_traits, is_bfv):
+def nova_request(nova, flavor, image_traits, is_bfv, translate=True):
     objects, scheduler_utils = nova
     fl = objects.Flavor(vcpus=flavor["vcpus"], memory_mb=flavor["ram"], root_gb=flavor["disk"],
                         ephemeral_gb=flavor["ephemeral"], swap=flavor["swap"],
@@ -201,7 +201,8 @@ def nova_request(nova, flavor, image_traits, is_bfv):
     image = objects.ImageMeta(properties=objects.ImageMetaProps(traits_required=list(image_traits)))
     spec = objects.RequestSpec(flavor=fl, is_bfv=is_bfv, image=image, requested_resources=[],
                                request_level_params=objects.RequestLevelParams())
-    rr = scheduler_utils.ResourceRequest.from_request_spec(spec)
+    rr = scheduler_utils.ResourceRequest.from_request_spec(spec, enable_pinning_translate=translate)
+    pinning = rr.cpu_pinning_requested
     rr.strip_zeros()
     forbidden = set()
     for group in rr._rg_by_id.values():
@@ -211,6 +212,7 @@ def nova_request(nova, flavor, image_traits, is_bfv):
         "required_traits": sorted(rr.all_required_traits),
         "forbidden_traits": sorted(forbidden),
         "groups": rr.get_num_of_suffixed_groups(),
+        "cpu_pinning_requested": pinning,
     }
 
 
@@ -266,3 +268,12 @@ def test_flavor_request_agrees_with_nova(nova, flavor, image_traits, is_bfv):
     assert ours["required_traits"] == theirs["required_traits"]
     assert ours["forbidden_traits"] == theirs["forbidden_traits"]
     assert ours["groups"] == theirs["groups"]
+    # the scheduler's second placement query for pinned flavors (nova.scheduler.manager)
+    assert ours["cpu_pinning_requested"] == theirs["cpu_pinning_requested"]
+    if theirs["cpu_pinning_requested"]:
+        legacy = nova_request(nova, flavor, image_traits, is_bfv, translate=False)
+        assert ours["fallback"]["resources"] == legacy["resources"]
+        assert ours["fallback"]["required_traits"] == legacy["required_traits"]
+        assert ours["fallback"]["forbidden_traits"] == legacy["forbidden_traits"]
+    else:
+        assert ours["fallback"] is None

@@ -211,3 +211,37 @@ def test_two_thousand_hosts_join_quickly():
     assert len(hosts) == 2000 and selected
     assert all(h["availability_zone"] == "az1" and 3 in h["aggregates"] for h in selected)
     assert time.monotonic() - start < 2.0
+
+
+def test_headroom_pinned_flavor_uses_pcpu_then_the_vcpu_fallback():
+    hosts, _ = build()
+    c1 = hosts[0]
+    c1["traits"] = []
+    c1["resources"] = {"PCPU": _res(2, 0), "VCPU": _res(4, 0, ratio=1.0), "MEMORY_MB": _res(10240, 0),
+                       "DISK_GB": _res(100, 0)}
+    request = c.flavor_request({"vcpus": 2, "ram": 1024, "disk": 1, "extra_specs": {"hw:cpu_policy": "dedicated"}})
+    # PCPU: 1 instance; then VCPU fallback: 2 more (memory 10 allows more)
+    room = f.headroom([c1], request)
+    assert room["hosts"][0]["count"] == 3 and room["total"] == 3
+    strict = f.headroom([c1], request, pcpu_fallback=False)
+    assert strict["hosts"][0]["count"] == 1 and strict["hosts"][0]["limited_by"] == "PCPU"
+    # memory shared by both: 3 GB -> at most 3 in total whatever the CPU kind
+    c1["resources"]["MEMORY_MB"] = _res(3072, 0)
+    c1["resources"]["PCPU"] = _res(8, 0)
+    assert f.headroom([c1], request)["hosts"][0]["count"] == 3
+    # a host without PCPU inventory still takes pinned instances through the fallback
+    del c1["resources"]["PCPU"]
+    assert f.headroom([c1], request)["hosts"][0]["count"] == 2
+    assert f.headroom([c1], request, pcpu_fallback=False)["hosts"][0]["count"] == 0
+
+
+def test_headroom_thread_isolate_forbidden_trait_only_blocks_the_pcpu_request():
+    hosts, _ = build()
+    c1 = hosts[0]
+    c1["traits"] = ["HW_CPU_HYPERTHREADING"]
+    c1["resources"] = {"PCPU": _res(8, 0), "VCPU": _res(2, 0), "MEMORY_MB": _res(10240, 0), "DISK_GB": _res(100, 0)}
+    request = c.flavor_request({"vcpus": 2, "ram": 1024, "disk": 1, "extra_specs": {
+        "hw:cpu_policy": "dedicated", "hw:cpu_thread_policy": "isolate"}})
+    room = f.headroom([c1], request)
+    assert room["hosts"][0]["count"] == 1 and room["hosts"][0]["schedulable"]  # VCPU 2 -> one instance
+    assert f.headroom([c1], request, pcpu_fallback=False)["total"] == 0

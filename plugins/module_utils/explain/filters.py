@@ -21,8 +21,7 @@ import re
 from ansible_collections.stackops.nova.plugins.module_utils import releases
 from ansible_collections.stackops.nova.plugins.module_utils.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils.explain.config import IMAGE_PROPERTY_TYPES
-from ansible_collections.stackops.nova.plugins.module_utils.explain.hosts import (
-    HOST_STATE_ATTRS, HOST_STATE_METHODS, cpu_info_dict)
+from ansible_collections.stackops.nova.plugins.module_utils.explain.hosts import HOST_STATE_METHODS
 
 ARCHITECTURES = frozenset((
     "aarch64", "alpha", "armv6", "armv7b", "armv7l", "cris", "i686", "ia64", "lm32", "m68k", "microblaze",
@@ -366,9 +365,11 @@ class ImagePropertiesFilter(Filter):
                 except NovaRaises as exc:
                     return C.cell(C.ERROR, "img_hv_requested_version: %s" % exc, C.STATIC, "bad image property")
             if self.bits:
-                host_bits = (cpu_info_dict(host.raw.get("cpu_info")).get("maxphysaddr") or {}).get("bits")
-                if host_bits and host_bits < self.bits:
-                    continue
+                # Nova calls host_state.cpu_info.get(...), but HostState.cpu_info is the compute
+                # node's JSON text (or None): AttributeError, the request errors out.
+                return C.cell(C.ERROR, "image asks hw_maxphysaddr_bits=%d: Nova's ImagePropertiesFilter calls "
+                              "cpu_info.get() on the compute node's JSON text and raises AttributeError" % self.bits,
+                              C.STATIC, "filter error")
             return C.ok("supports %s" % wanted_text)
         extra = []
         if self.version_req:

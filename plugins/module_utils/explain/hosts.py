@@ -134,7 +134,8 @@ class Host:
             "hypervisor_type": raw.get("hypervisor_type"),
             "hypervisor_version": raw.get("hypervisor_version"),
             "hypervisor_hostname": self.nodename,
-            "cpu_info": cpu_info if cpu_info is not None else None,
+            # Nova's HostState.cpu_info is the compute node's JSON text
+            "cpu_info": json.dumps(cpu_info) if isinstance(cpu_info, dict) else cpu_info,
             "supported_instances": raw.get("supported_instances"),
             "limits": {},
             "metrics": None,

@@ -123,6 +123,7 @@ cache_timeout: 300
 # Then: ansible-playbook -i az1.nova_hypervisors.yml -l 'nova_status_enabled:&nova_state_up' site.yml
 """
 
+import copy
 import re
 
 from ansible.errors import AnsibleParserError
@@ -149,9 +150,11 @@ def inventory_hosts(snapshot):
             continue
         if name in hosts:
             first = hosts[name]
-            first.setdefault("nodes", [dict(first)]).append(entry)
+            if "nodes" not in first:
+                first["nodes"] = [copy.deepcopy({k: v for k, v in first.items() if k != "nodes"})]
+            first["nodes"].append(copy.deepcopy(entry))
         else:
-            hosts[name] = dict(entry)
+            hosts[name] = copy.deepcopy(entry)
     return hosts
 
 

@@ -352,6 +352,17 @@ def inventory(cloud, tmp_path, config):
     return json.loads(proc.stdout), proc.stderr
 
 
+def plain(value):
+    """ansible-inventory --list shows unsafe strings as {"__ansible_unsafe": "..."}; unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def members(data, group):
     return sorted(data.get(group, {}).get("hosts", []))
 
@@ -367,7 +378,11 @@ def test_inventory_groups_hostvars_and_down_host(cloud, tmp_path):
     assert members(data, "nova_hypervisor_type_fake") == ["fa1", "fa2", "fb1", "fd", "fm"]
     assert members(data, "zone_az_b") == ["fb1", "fd", "fm"]
     assert "nova_compute" in data["all"]["children"]
-    hostvars = data["_meta"]["hostvars"]
+    # API data is marked unsafe (never templated)
+    raw = data["_meta"]["hostvars"]["fa1"]
+    assert raw["ansible_host"] == {"__ansible_unsafe": raw["nova"]["host_ip"]["__ansible_unsafe"]}
+    assert raw["nova"]["service"]["status"] == {"__ansible_unsafe": "enabled"}
+    hostvars = plain(data["_meta"]["hostvars"])
     assert hostvars["fa1"]["nova"]["resources"]["VCPU"]["allocation_ratio"] == 2.0
     assert hostvars["fa1"]["ansible_host"] == hostvars["fa1"]["nova"]["host_ip"]
     assert hostvars["fa1"]["vcpu_free"] == hostvars["fa1"]["nova"]["resources"]["VCPU"]["free"]
@@ -381,7 +396,7 @@ def test_inventory_groups_hostvars_and_down_host(cloud, tmp_path):
                                               "service_state": "down"})
         assert members(data, "nova_compute") == ["fd"] and members(data, "nova_state_down") == ["fd"]
         assert "ansible_host" not in data["_meta"]["hostvars"]["fd"]
-        assert data["_meta"]["hostvars"]["fd"]["nova"]["resources"] == {}
+        assert plain(data["_meta"]["hostvars"]["fd"])["nova"]["resources"] == {}
     finally:
         cloud.compute_start("fd")
         cloud.wait_for_service_state("fd", "up", timeout=60)

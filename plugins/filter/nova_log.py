@@ -44,21 +44,21 @@ def parse_nova_log(data, match=None, events=False, year=None):
     return out
 
 
-def scheduling_attempts(data, instance=None, request_id=None):
+def scheduling_attempts(data, instance_uuid=None, request_id=None):
     """Log text or parsed records -> per request id, the attempts and the failing scheduling pass."""
     if isinstance(data, (list, tuple)) and data and all(isinstance(r, dict) for r in data):
         records = [_novalog.Record.from_dict(r) for r in data]
     elif isinstance(data, (list, tuple)) and not data:
         records = []
     else:
-        tokens = [t for t in (instance, request_id) if t] or None
+        tokens = [t for t in (instance_uuid, request_id) if t] or None
         records = []
         for text in _texts(data, "scheduling_attempts"):
             records.extend(_novalog.iter_records(text.splitlines(), match=tokens))
-    for name, value in (("instance", instance), ("request_id", request_id)):
+    for name, value in (("instance_uuid", instance_uuid), ("request_id", request_id)):
         if value is not None and not isinstance(value, str):
             raise AnsibleFilterError("scheduling_attempts: %s must be a string" % name)
-    return _history.attempts_from_log(records, instance_uuid=instance, request_id=request_id)
+    return _history.attempts_from_log(records, instance_uuid=instance_uuid, request_id=request_id)
 
 
 class FilterModule:

@@ -538,11 +538,15 @@ def build_history(server, actions=None, records=None, log_stats=None, logs_given
     for rid, recs in groups.items():       # requests found only in the logs
         if rid in seen:
             continue
-        requests.append(build_request(None, recs, srv, srv["id"], None, is_last=not acts))
+        req = build_request(None, recs, srv, srv["id"], None, is_last=not acts)
+        # keep only those that scheduled or built something (not API reads naming the server)
+        if req["attempts"] or req["failed_scheduling"] or req["final_error"] or req["scheduling_passes"]:
+            requests.append(req)
     requests.sort(key=lambda r: (r.get("start_time") or _first_time(groups.get(r["request_id"])) or "")
                   .replace("T", " "))
     failed = [r for r in requests if r["outcome"] not in ("active", "in_progress", "unknown")]
-    focus = failed[-1] if failed else (requests[-1] if requests else None)
+    api_requests = [r for r in requests if r.get("action")]
+    focus = failed[-1] if failed else (api_requests[-1] if api_requests else (requests[-1] if requests else None))
     outcome = focus["outcome"] if focus else (fault_kind or ("error" if (srv["status"] or "") == "ERROR"
                                                              else "unknown"))
     notes = []

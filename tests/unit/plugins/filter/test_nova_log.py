@@ -30,7 +30,7 @@ def test_parse_nova_log_records_and_events(text):
 
 
 def test_scheduling_attempts_from_text_and_records(text):
-    by_text = nova_log.scheduling_attempts(text, instance=oracle.INST_RESCHEDULE)
+    by_text = nova_log.scheduling_attempts(text, instance_uuid=oracle.INST_RESCHEDULE)
     assert [a["host"] for a in by_text[0]["attempts"]] == ["compute1", "compute2", "compute3"]
     recs = nova_log.parse_nova_log(text)
     by_recs = nova_log.scheduling_attempts(recs, request_id=oracle.REQ_FILTER)

@@ -21,7 +21,7 @@ description:
     CPU model and vendor and the same libvirt version; the config drive formats are compatible.
   - Read-only; it never changes anything.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   peers:
     description:
@@ -56,14 +56,16 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   idempotent:
     support: full
+    description: Read-only.
 notes:
   - C(config_drive_format) (deprecated since Nova 19.0) worked around a libvirt bug fixed in
     libvirt 1.2.17 (block migration of iso9660 config drives). With libvirt 1.2.17 or later on
     both sides any format migrates; different formats are then only reported as a warning.
 seealso:
-  - role: stackops.nova.compute
+  - module: stackops.nova.nova_config
 """
 
 EXAMPLES = r"""
@@ -159,16 +161,16 @@ class Preflight:
 
     def libvirt_facts(self, uri):
         facts = {"uri": uri, "reachable": False}
-        rc, out, err = self.virsh(uri, "version")
+        rc, out, err = self.virsh(uri, "version", "--daemon")
         if rc != 0:
             facts["error"] = (err or out).strip().splitlines()[-1:] or ["virsh failed"]
             facts["error"] = facts["error"][0]
             return facts
         facts["reachable"] = True
         for line in out.splitlines():
-            if "Running against daemon" in line or "Running hypervisor" in line:
-                key = "libvirt_version" if "daemon" in line else "hypervisor"
-                facts[key] = line.split(":", 1)[1].strip().split()[-1]
+            for marker, key in (("Running against daemon", "libvirt_version"), ("Running hypervisor", "hypervisor")):
+                if line.strip().startswith(marker) and ":" in line:
+                    facts[key] = line.split(":", 1)[1].strip().split()[-1]
         rc, out, err = self.virsh(uri, "capabilities")
         if rc == 0:
             try:

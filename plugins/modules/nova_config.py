@@ -16,9 +16,9 @@ description:
     byte for byte. A missing option is written under its commented template line
     (C(#option = <default>)) when the file has one, otherwise at the end of its section.
   - Before the file is replaced, the candidate is written to a temporary file in the same
-    directory and checked with the host's own Nova (O(nova_python)): each managed option must
+    directory and checked with the host's own Nova (O(nova_python)) - each managed option must
     be an option of the installed Nova and every option value in the file must load (the
-    checks C(nova-compute) does at start: C(could not convert string to float), C(Valid values
+    checks C(nova-compute) does at start, such as C(could not convert string to float), C(Valid values
     are ...)). With O(validate_names), C(oslo-config-validator) must also accept every option
     name of the file. CPU set options are checked against the host's CPUs. Only when all
     checks pass is the temporary file renamed over the original (atomic, same owner, group and
@@ -26,7 +26,7 @@ description:
   - Values containing a line break or another control character are refused, so a value can
     never smuggle a C([section]) header or another option into the file.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   path:
     description: The file to edit. It must exist.
@@ -105,7 +105,7 @@ options:
     description:
       - Check C([compute] cpu_dedicated_set), C([compute] cpu_shared_set) and
         C([DEFAULT] vcpu_pin_set) of the candidate file against the host's CPUs
-        (O(host_cpus)): syntax as Nova parses it, no index beyond the host, no overlap.
+        (O(host_cpus)) - syntax as Nova parses it, no index beyond the host, no overlap.
     type: bool
     default: true
   host_cpus:
@@ -133,15 +133,18 @@ attributes:
     description: The candidate is built and validated; nothing is written.
   diff_mode:
     support: full
+    description: Shows the file before and after the edit.
   idempotent:
     support: full
+    description: Options already holding their values leave the file untouched.
   platform:
+    support: full
     platforms: posix
+    description: Hosts with Nova installed (its Python must import C(nova)).
 notes:
   - The check loads Nova's option registry in a separate process, which takes a few seconds.
 seealso:
-  - role: stackops.nova.compute
-  - role: stackops.nova.scheduler
+  - module: stackops.nova.live_migration_preflight
 """
 
 EXAMPLES = r"""

@@ -56,15 +56,21 @@ for s in $scenarios; do
     log="$LOGDIR/$s.log"
     echo "60-molecule: molecule test -s $s (log: ${log#"$REPO"/})"
     start=$(date +%s)
-    if molecule test -s "$s" > "$log" 2>&1; then
+    # Each output line prefixed with the epoch second, so per-action durations can be read back.
+    if molecule test -s "$s" 2>&1 | while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done > "$log"; then
         passed=$((passed + 1)); result=passed
     else
         failed=$((failed + 1)); result=FAILED
         tail -n 80 "$log"
     fi
     total=$(( $(date +%s) - start ))
-    # Per-action durations from molecule's own log lines ("<action> ... Completed/Executed").
-    actions=$("$VENV_BIN/python" "$REPO/extensions/molecule/action_times.py" "$log" 2>/dev/null || true)
+    # Per-action durations: time between molecule's consecutive "<scenario> ➜ <action>: Executed" lines.
+    actions=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk -v t0="$start" '
+        /➜ [a-z_]+: .*Executed/ {
+            match($0, /➜ [a-z_]+:/); a = substr($0, RSTART + 4, RLENGTH - 5)
+            if (a == last_a) next
+            printf "%s%s %ds", sep, a, $1 - (last_t ? last_t : t0); sep = ", "; last_t = $1; last_a = a
+        }')
     summary+=("$s: $result in ${total} s ($actions)")
 done
 

@@ -33,6 +33,23 @@ def auth_argument_spec():
     )
 
 
+SECRET_KEY_WORDS = ("password", "secret", "token", "passcode", "key")
+
+
+def secret_values(value, key=""):
+    """Every string under a key that names a credential, at any depth of a dict/list."""
+    found = set()
+    if isinstance(value, dict):
+        for sub_key, sub_value in value.items():
+            found |= secret_values(sub_value, str(sub_key))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= secret_values(item, key)
+    elif isinstance(value, str) and value and any(word in key.lower() for word in SECRET_KEY_WORDS):
+        found.add(value)
+    return found
+
+
 class NovaModule:
     """Base of the API modules: options, connection, errors.
 
@@ -51,6 +68,8 @@ class NovaModule:
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=self.supports_check_mode,
                                     **self.module_kwargs)
         self.params = self.module.params
+        # `cloud` may be an inline dict carrying credentials: mask them like `auth`.
+        self.module.no_log_values.update(secret_values(self.params.get("cloud")))
         self._conn = None
         self.warnings = []
 

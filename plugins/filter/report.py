@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.stackops.nova.plugins.module_utils import report as _report
+
+
+def capacity_table(hosts, headroom=None):
+    """Render snapshot hosts as text lines (see capacity_table.yml)."""
+    try:
+        return _report.capacity_table(list(hosts), headroom=headroom)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise AnsibleFilterError("capacity_table: expected hypervisor_info's hypervisors (a list of "
+                                 "snapshot hosts) and optionally its headroom: %s" % exc) from None
+
+
+def capacity_totals(totals):
+    """Render hypervisor_info's totals as text lines (see capacity_totals.yml)."""
+    try:
+        return _report.totals_lines(dict(totals))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise AnsibleFilterError("capacity_totals: expected hypervisor_info's totals (a dict per "
+                                 "resource class): %s" % exc) from None
+
+
+class FilterModule:
+
+    def filters(self):
+        return {
+            "capacity_table": capacity_table,
+            "capacity_totals": capacity_totals,
+        }

@@ -42,7 +42,7 @@ class MinicloudError(RuntimeError):
 
 class Cloud:
     def __init__(self, state_dir=None, topology='test', port_base=None,
-                 python=None, timeout=150):
+                 python=None, timeout=None):
         self.topology = topology_path(topology)
         name = os.path.splitext(os.path.basename(self.topology))[0]
         self.state_dir = os.path.abspath(
@@ -66,7 +66,9 @@ class Cloud:
 
     def start(self):
         args = ['start', '--topology', self.topology, '--state-dir',
-                self.state_dir, '--timeout', str(self.timeout)]
+                self.state_dir]
+        if self.timeout:
+            args += ['--timeout', str(self.timeout)]
         if self.port_base is not None:
             args += ['--port-base', str(self.port_base)]
         t0 = time.time()

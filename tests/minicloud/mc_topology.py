@@ -49,6 +49,7 @@ TOPOLOGY = {
     'servers': [SERVER], 'images': [IMAGE], 'ports': PORTS,
     'scheduler': {'*': 'any'}, 'nova_conf': {'*': {'*': 'any'}},
     'debug': BOOL, 'quotas': {'*': INT}, 'boot_timeout': INT,
+    'start_timeout': INT,
 }
 REQUIRED = {
     '': ['hosts'], 'hosts': ['name', 'vcpus', 'memory_mb', 'local_gb'],

@@ -24,7 +24,7 @@ description:
     templated.
   - The configuration file name must end with C(nova_hypervisors.yml) or C(nova_hypervisors.yaml).
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   plugin:
     description: The name of this plugin; must be V(stackops.nova.hypervisors).

@@ -56,7 +56,7 @@ def get_paginated(adapter, url, key, what, microversion=None, params=None, max_p
     """Follow ``<key>_links`` rel=next links; return the concatenated ``key`` lists."""
     items = []
     next_url, next_params = url, params
-    for _ in range(max_pages):
+    for _page in range(max_pages):
         body = get_json(adapter, next_url, what, microversion=microversion, params=next_params)
         page = body.get(key) or []
         items.extend(page)

@@ -162,7 +162,7 @@ def _project_usage(compute, proj, params, mv, max_pages=1000):
     query = dict(params)
     query.pop("detailed", None)
     records = []
-    for _ in range(max_pages):
+    for _page in range(max_pages):
         body = _gather.get_json(compute, url, what, microversion=mv, params=query)
         record = body.get("tenant_usage") or {}
         if record:

@@ -32,7 +32,7 @@ description:
     Nova's part, with a warning saying what is missing; the resource fields are then empty.
   - Needs the admin role (or equivalent policy) for hypervisors, services, aggregates and placement.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   host:
     description:
@@ -160,7 +160,7 @@ EXAMPLES = r"""
 RETURN = r"""
 hypervisors:
   description:
-    - The selected compute nodes, sorted by host then node; the same objects as RV(snapshot.hosts).
+    - The selected compute nodes, sorted by host then node; the same objects as C(snapshot.hosts).
     - The full schema is in C(docs/snapshot.md); the main keys are shown here.
   returned: always
   type: list
@@ -196,7 +196,7 @@ hypervisors:
       description: The node's availability zone.
       type: str
     aggregates:
-      description: Ids of the host aggregates holding the node (see RV(snapshot.aggregates)).
+      description: Ids of the host aggregates holding the node (see C(snapshot.aggregates)).
       type: list
       elements: int
     resources:

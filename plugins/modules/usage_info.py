@@ -20,7 +20,7 @@ description:
     request for all projects, or one per project when O(project) is given.
   - Reading another project's quotas and usage needs the admin role.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   project:
     description:

@@ -204,7 +204,7 @@ def compare(ours, cli):
 
 def start_cloud(args):
     cmd = [sys.executable, os.path.join(ROOT, "tests", "minicloud", "minicloudctl"), "start",
-           "--topology", args.topology, "--state-dir", args.state_dir, "--port-base", str(args.port_base)]
+           "--topology", args.topology, "--state-dir", args.state_dir, "--port-base", str(args.port_base), "--timeout", "900"]
     log("starting minicloud: %s" % " ".join(cmd))
     start = time.monotonic()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)

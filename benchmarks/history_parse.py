@@ -10,7 +10,11 @@ instance uuids until it reaches the wanted size. Then, on that file:
   path ``server_history`` takes;
 * the history of that one server from the filtered records.
 
-Usage: history_parse.py [--mb 200] [--variant default|json|journald] [--keep FILE]
+With ``--source FILE...`` the lines of those files (for example a minicloud's
+``logs/nova-*.log``, real nova output with all its noise) are repeated instead, with their
+request ids and uuids renewed per copy; the needle is a request id taken from them.
+
+Usage: history_parse.py [--mb 200] [--variant default|json|journald] [--source FILE...] [--keep FILE]
 Prints one JSON object with the figures.
 """
 
@@ -33,7 +37,9 @@ sys.path.insert(0, str(ROOT / "tests" / "unit" / "plugins" / "module_utils"))
 from ansible_collections.stackops.nova.plugins.module_utils import history, novalog  # noqa: E402
 
 
-def build_log(path, megabytes, variant):
+def build_log(path, megabytes, variant, sources=None):
+    if sources:
+        return build_from_sources(path, megabytes, sources)
     import novalog_oracle as oracle
     text, facts = oracle.generate(variant)
     ids = [oracle.REQ_RESCHEDULE, oracle.REQ_PLACEMENT, oracle.REQ_FILTER, oracle.GLOBAL_REQ,
@@ -61,6 +67,37 @@ def build_log(path, megabytes, variant):
 CPU = {}
 
 
+def build_from_sources(path, megabytes, sources):
+    """Repeat real log files, renewing every request id / uuid per copy (one regex pass)."""
+    import re
+    text = "".join(open(src, encoding="utf-8", errors="replace").read() for src in sources)
+    ids = sorted(set(re.findall(r"req-[0-9a-f-]{36}", text)))
+    failing = None
+    for rec in novalog.parse_text(text):
+        ev = novalog.classify(rec)
+        if ev and ev["kind"] == "error_from_last_host" and rec.request_id and rec.instance:
+            failing = (rec.request_id, rec.instance)
+            break
+    uuids = sorted(set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text)))
+    pattern = re.compile("|".join(re.escape(x) for x in ids + uuids))
+    target = megabytes * 1024 * 1024
+    written = copies = 0
+    needle = None
+    with open(path, "w", encoding="utf-8") as out:
+        while written < target:
+            fresh = {}
+            chunk = pattern.sub(lambda m: fresh.setdefault(m.group(0), ("req-%s" % uuid.uuid4())
+                                                           if m.group(0).startswith("req-") else str(uuid.uuid4())),
+                                text)
+            if needle is None and written >= target // 2 and failing:
+                needle = (fresh.get(failing[0], failing[0]), fresh.get(failing[1], failing[1]),
+                          {"reschedule_fault": "Exceeded maximum number of retries."})
+            out.write(chunk)
+            written += len(chunk.encode("utf-8"))
+            copies += 1
+    return copies, needle, len(text.splitlines())
+
+
 def timed(func):
     """(value, wall seconds); the CPU seconds of the last call are kept in CPU['last']."""
     t0 = time.perf_counter()
@@ -75,10 +112,11 @@ def main(argv=None):
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--variant", default="default")
     parser.add_argument("--keep", help="write the generated log here and keep it")
+    parser.add_argument("--source", nargs="+", help="repeat these real log files instead of the oracle")
     args = parser.parse_args(argv)
     tmpdir = tempfile.mkdtemp(prefix="history-bench-")
     path = args.keep or os.path.join(tmpdir, "nova-big.log")
-    (copies, needle, lines_per_copy), gen_s = timed(lambda: build_log(path, args.mb, args.variant))
+    (copies, needle, lines_per_copy), gen_s = timed(lambda: build_log(path, args.mb, args.variant, args.source))
     size = os.path.getsize(path)
     mb = size / 1e6
 
@@ -87,6 +125,7 @@ def main(argv=None):
     full_cpu = CPU["last"]
     nrec = len(records)
     events, ev_s = timed(lambda: sum(1 for r in records if novalog.classify(r) is not None))
+    ev_cpu = CPU["last"]
     del records
     rss_full = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -100,7 +139,8 @@ def main(argv=None):
               "events": []}
     hist, hist_s = timed(lambda: history.build_history(server, [action], subset))
     result = {
-        "variant": args.variant,
+        "source": "real files: %s" % ", ".join(os.path.basename(p) for p in args.source) if args.source
+        else "oracle variant %s" % args.variant,
         "file_mb": round(mb, 1),
         "lines": stats.lines,
         "copies_of_the_real_scenario": copies,
@@ -109,7 +149,9 @@ def main(argv=None):
                        "mb_per_cpu_s": round(mb / full_cpu, 1), "mb_per_s": round(mb / full_s, 1),
                        "lines_per_s": int(stats.lines / full_s), "records": nrec,
                        "unparsed": stats.unparsed},
-        "classify_all_records": {"seconds": round(ev_s, 2), "records_per_s": int(nrec / ev_s) if ev_s else None,
+        "classify_all_records": {"seconds": round(ev_s, 2), "cpu_seconds": round(ev_cpu, 2),
+                                 "records_per_cpu_s": int(nrec / ev_cpu) if ev_cpu else None,
+                                 "records_per_s": int(nrec / ev_s) if ev_s else None,
                                  "events": events},
         "filtered_parse": {"seconds": round(match_s, 2), "cpu_seconds": round(match_cpu, 2),
                            "mb_per_cpu_s": round(mb / match_cpu, 1), "mb_per_s": round(mb / match_s, 1),

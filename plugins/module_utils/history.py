@@ -460,8 +460,10 @@ def build_request(action, records=None, server=None, instance_uuid=None, fault_k
             attempts[-1]["error"] = reason
             attempts[-1]["error_source"] = "fault"
     for att in attempts:
-        if att.get("result") in ("done", "sent to compute", "unknown") and outcome == "max_retries":
-            att["result"] = "rescheduled" if att is not attempts[-1] or att.get("error") else att["result"]
+        if outcome == "max_retries" and att.get("result") in ("done", "in progress", "sent to compute", "unknown"):
+            # every attempt of a MaxRetriesExceeded build was rescheduled off its host (events of
+            # rescheduled builds may stay unfinished or say Success: Nova returns, it does not raise)
+            att["result"] = "rescheduled"
         if att.get("result") == "done" and outcome == "active" and att is attempts[-1]:
             att["result"] = "active"
         elif att.get("result") == "done" and att is not attempts[-1]:
@@ -476,7 +478,9 @@ def build_request(action, records=None, server=None, instance_uuid=None, fault_k
         "outcome": outcome,
         "attempts": attempts,
         "failed_scheduling": scheduling,
-        "final_error": (final or {}).get("error") or (sched_error or {}).get("error"),
+        "final_error": (final or {}).get("error") or (sched_error or {}).get("error") or
+        (((server.get("fault") or {}).get("message") or None)
+         if is_last and outcome not in ("active", "in_progress", "unknown") else None),
         "scheduling_passes": len(log_part["passes"]),
         "events": (action or {}).get("events", []),
         "log_records": len(records or []),

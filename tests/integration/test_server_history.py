@@ -196,6 +196,8 @@ def test_api_only(cloud, tmp_path, conn):
     req = res["requests"][0]
     atts = req["attempts"]
     assert len(atts) == 3 and {a["host"] for a in atts} == FLAKY3 and all(a["source"] == "events" for a in atts)
+    assert all(a["result"] == "rescheduled" for a in atts)
+    assert req["final_error"] == res["fault"]["message"]
     # the fault names the last attempt's error; the events cannot say the earlier ones
     assert atts[-1]["error"] == FAIL_BUILDS % atts[-1]["host"] and atts[-1]["error_source"] == "fault"
     assert any(n.startswith("No logs were given") for n in res["notes"])

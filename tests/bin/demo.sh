@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make demo: start minicloud (demo topology) and run the collection's main playbooks against it.
+# The cloud keeps running afterwards so you can explore it; `make cloud-stop` stops it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+topology="${TOPOLOGY:-tests/minicloud/topologies/demo.yml}"
+state="${CLOUD_STATE:-$root/.cache/minicloud/demo}"
+export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections" ANSIBLE_CONFIG="$root/tests/ansible.cfg"
+export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
+
+echo "== starting minicloud ($topology) =="
+clouds_yaml=$(.venv/bin/python tests/minicloud/minicloudctl start --topology "$topology" --state-dir "$state" | tail -n 1)
+export OS_CLIENT_CONFIG_FILE="$clouds_yaml"
+
+echo
+echo "== the fleet: services, compute nodes with their placement capacity, headroom for m1.large =="
+.venv/bin/ansible-playbook playbooks/fleet_report.yml -e cloud=minicloud -e flavor=m1.large
+
+echo
+echo "== why would a request not fit, and where does one fit? =="
+.venv/bin/ansible-playbook playbooks/explain.yml -e cloud=minicloud
+
+cat <<MSG
+
+minicloud is still running. Try it yourself:
+  export OS_CLIENT_CONFIG_FILE=$clouds_yaml ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH
+  .venv/bin/openstack --os-cloud minicloud compute service list
+  .venv/bin/ansible-playbook playbooks/explain.yml -e cloud=minicloud -e flavor=m1.xlarge -e availability_zone=az2
+Stop it with: make cloud-stop
+MSG

@@ -20,13 +20,17 @@ class ResourceClass(C.Check):
     stage = "placement"
     dynamic = True
 
-    def __init__(self, rc, amount):
+    def __init__(self, rc, amount, fallback=None):
         super().__init__("placement:%s" % rc, rc)
         self.rc = rc
         self.amount = amount
+        # (rc, amount) of Nova's PCPU -> VCPU fallback query, or None
+        self.fallback = fallback
 
     def key(self, host, ctx):
         view = host.resources.get(self.rc)
+        if self.fallback is not None:
+            return None
         if view is None:
             return (None, bool(host.resources))
         return (view["total"], view["reserved"], view["allocation_ratio"], view["used"], view["min_unit"],
@@ -37,9 +41,19 @@ class ResourceClass(C.Check):
         if view is None:
             if not host.resources:
                 return C.unknown("placement inventory unknown")
-            return C.fail(C.STATIC, "needs %d; the provider has no %s inventory" % (self.amount, self.rc),
-                          "no %s inventory" % self.rc)
-        return self.cell_for(view)
+            the_cell = C.fail(C.STATIC, "needs %d; the provider has no %s inventory" % (self.amount, self.rc),
+                              "no %s inventory" % self.rc)
+        else:
+            the_cell = self.cell_for(view)
+        if the_cell["verdict"] == C.FAIL and self.fallback is not None:
+            rc, amount = self.fallback
+            alt = host.resources.get(rc)
+            if alt is not None:
+                fits, _kind, reason = capacity.check_amount(alt, amount)
+                if fits:
+                    return C.ok("%s; but Nova's fallback query for %s fits: %s %s (set [workarounds] "
+                                "disable_fallback_pcpu_query to stop it)" % (the_cell["reason"], rc, rc, reason))
+        return the_cell
 
     def cell_for(self, view):
         fits, kind, reason = capacity.check_amount(view, self.amount)
@@ -52,9 +66,12 @@ class ResourceClass(C.Check):
     def fits_with(self, host, extra_used):
         """Does one more allocation fit when ``extra_used`` is already claimed by this request?"""
         view = host.resources.get(self.rc)
-        if view is None:
-            return False
-        return view["used"] + extra_used + self.amount <= view["capacity"]
+        if view is not None and view["used"] + extra_used + self.amount <= view["capacity"]:
+            return True
+        if self.fallback is not None:
+            alt = host.resources.get(self.fallback[0])
+            return alt is not None and alt["used"] + self.fallback[1] <= alt["capacity"]
+        return False
 
     def evaluate_with(self, host, extra_used):
         view = host.resources.get(self.rc)
@@ -98,7 +115,14 @@ class Traits(C.Check):
 
 def build(ctx):
     placement = ctx.req["placement"]
-    result = [ResourceClass(rc, amount) for rc, amount in sorted(placement["resources"].items())]
+    fallback = placement.get("fallback")
+    alt = None
+    if fallback and not ctx.conf.get("disable_fallback_pcpu_query") and "PCPU" in placement["resources"]:
+        vcpu = (fallback.get("resources") or {}).get("VCPU")
+        if vcpu:
+            alt = ("VCPU", vcpu)
+    result = [ResourceClass(rc, amount, alt if rc == "PCPU" else None)
+              for rc, amount in sorted(placement["resources"].items())]
     if placement["required_traits"]:
         result.append(Traits(placement["required_traits"]))
     if placement["forbidden_traits"]:

@@ -88,8 +88,9 @@ class AvailabilityZone(C.Check):
         super().__init__("prefilter:availability_zone")
         self.az = ctx.req["availability_zone"]
         self.aggs = ctx.cloud.az_aggregates(self.az) if self.az else []
-        self.exists = not self.az or bool(self.aggs) or self.az in ctx.cloud.zones \
-            or self.az == ctx.conf["default_availability_zone"]
+        # Nova's API accepts an AZ that some compute is in (hosts outside AZ aggregates are in
+        # default_availability_zone); anything else is a 400 before scheduling.
+        self.exists = not self.az or bool(self.aggs) or self.az in ctx.cloud.zones
         self.note = None
         if self.az and not self.aggs and self.exists:
             self.note = ("no aggregate has availability_zone=%s: Nova adds no member_of, so every host "

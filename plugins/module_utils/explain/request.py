@@ -19,6 +19,16 @@ from __future__ import annotations
 from ansible_collections.stackops.nova.plugins.module_utils import capacity
 from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError
 
+# nova.objects.image_meta.ImageMetaProps legacy names (Glance properties of old images).
+LEGACY_IMAGE_PROPERTIES = {
+    "architecture": "hw_architecture",
+    "hypervisor_type": "img_hv_type",
+    "vm_mode": "hw_vm_mode",
+    "hypervisor_version_requires": "img_hv_requested_version",
+    "auto_disk_config": "hw_auto_disk_config",
+    "os_command_line": "os_command_line",
+}
+
 KNOWN_HINTS = ("group", "different_host", "same_host", "query", "build_near_host_ip", "cidr",
                "target_cell", "retry_hosts")
 
@@ -74,6 +84,10 @@ def normalize_request(request, snapshot):
     props = image.get("properties") or {}
     if not isinstance(props, dict):
         raise ExplainError("request.image.properties must be a mapping")
+    props = dict(props)
+    for legacy, name in LEGACY_IMAGE_PROPERTIES.items():
+        if legacy in props and name not in props:
+            props[name] = props.pop(legacy)
     is_bfv = bool(request.get("is_bfv", False))
     try:
         placement = capacity.flavor_request(flavor, props, is_bfv=is_bfv)

@@ -156,13 +156,20 @@ def test_legacy_ram_filter_on_an_old_release():
     assert bad["hosts"][0]["checks"]["filter:RamFilter"]["verdict"] == "fail"
 
 
-def test_dedicated_cpu_policy_asks_for_pcpu():
-    snap = B.snapshot([B.host("a"), B.host("p", pcpu=8)])
-    out = engine.explain(snap, {"flavor": B.flavor(vcpus=4, **{"hw:cpu_policy": "dedicated"})})
+def test_dedicated_cpu_policy_asks_for_pcpu_with_nova_vcpu_fallback():
+    snap = B.snapshot([B.host("a", used_vcpu=62), B.host("p", pcpu=8), B.host("v")])
+    flavor = B.flavor(vcpus=4, **{"hw:cpu_policy": "dedicated"})
+    out = engine.explain(snap, {"flavor": flavor})
     assert out["request"]["resources"]["PCPU"] == 4 and "VCPU" not in out["request"]["resources"]
-    assert out["valid_hosts"] == ["p"]
-    a = out["hosts"][0]
-    assert a["checks"]["placement:PCPU"]["kind"] == "static"
+    # nova 34 also asks placement for VCPU unless [workarounds] disable_fallback_pcpu_query
+    assert out["valid_hosts"] == ["p", "v"]
+    v = out["hosts"][2]["checks"]["placement:PCPU"]
+    assert "fallback query for VCPU fits" in v["reason"]
+    assert out["hosts"][0]["checks"]["placement:PCPU"]["verdict"] == "fail"  # VCPU full too (62+4 > 64)
+    strict = engine.explain(snap, {"flavor": flavor}, scheduler={"disable_fallback_pcpu_query": True})
+    assert strict["valid_hosts"] == ["p"]
+    assert strict["hosts"][1]["checks"]["placement:PCPU"]["kind"] is None
+    assert strict["hosts"][2]["checks"]["placement:PCPU"]["kind"] == "static"
 
 
 def test_traits_required_and_forbidden():

@@ -1,0 +1,341 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: scheduling_explain
+short_description: Explain where Nova would schedule a request, and why no valid host was found
+version_added: 0.1.0
+description:
+  - Answers "why was no valid host found?" before or after the fact. For a request (flavor, image,
+    availability zone, scheduler hints, count, project) it evaluates B(every) check on B(every)
+    compute node, as Nova's scheduler would, but without stopping at the stage that empties the
+    host list, and gives each cell of the host x check matrix a verdict and a reason with the
+    numbers (for example C(MEMORY_MB needs 8192; capacity (65536-512)x1.0=65024, used 60000 -> free 5024)).
+  - "The checks: Nova's request filters (prefilters: availability zone -> placement aggregate,
+    forced C(az:host[:node]), disabled computes (C(COMPUTE_STATUS_DISABLED)), tenant aggregates,
+    isolated aggregates, image type support, image metadata traits); placement per resource class
+    (C((total - reserved) x allocation_ratio - used), min_unit, max_unit, step_size, required and
+    forbidden traits, the PCPU -> VCPU fallback query); then each enabled host filter with Nova's
+    semantics, and the legacy filters (RamFilter, CoreFilter, DiskFilter, their Aggregate forms,
+    RetryFilter, AvailabilityZoneFilter) for older releases. A filter that no longer exists in the
+    target release is reported with what replaced it; an unknown or out-of-tree filter is reported
+    as not evaluated, never guessed."
+  - Each failure is B(static) (never on this host as configured, such as traits, aggregates, AZ,
+    image properties, a disabled service) or B(dynamic) (full now).
+  - The survivors are weighed with Nova's weighers and multipliers; with O(count) > 1 the instances
+    are placed one by one, each consuming on its host, as Nova's claims do.
+  - Returns a one-line summary as short as Kubernetes' (RV(summary)), the full matrix, near misses,
+    verified minimal relaxations (a smaller flavor, another AZ, dropping a hint, enabling a host, a
+    higher allocation ratio on a host ...), headroom, and a PRS-style text table (RV(table)).
+  - The cloud is read once (hypervisors, services, aggregates, servers, server groups and placement,
+    through the same gatherer as M(stackops.nova.hypervisor_info)) unless O(snapshot) is given; with
+    a snapshot and an inline O(flavor) no cloud is contacted at all.
+  - The engine is pure Python over the snapshot; it makes no change anywhere.
+author:
+  - stackops.nova developers
+options:
+  flavor:
+    description:
+      - The flavor, by name or id (looked up in Nova), or inline as a dict with C(name), C(vcpus),
+        C(ram) (MB), C(disk), C(ephemeral) (GB), C(swap) (MB) and C(extra_specs).
+    type: raw
+    required: true
+  image:
+    description:
+      - The image, inline as a dict with C(id), C(name), C(disk_format) and C(properties) (for
+        example C(hw_architecture), C(img_hv_type), C(trait:CUSTOM_X=required)).
+      - A name or id is looked up in the image service (Glance) when there is one.
+    type: raw
+  availability_zone:
+    description:
+      - The requested availability zone, or C(az:host) / C(az:host:node) to force a destination
+        (Nova then skips the host filters).
+    type: str
+  scheduler_hints:
+    description:
+      - Scheduler hints, as given to C(openstack server create --hint), for example C(group) (a
+        server group id or name), C(different_host), C(same_host), C(query), C(build_near_host_ip), C(cidr).
+    type: dict
+    default: {}
+  count:
+    description:
+      - How many instances the request asks for (C(--min-count)); they are placed one by one.
+    type: int
+    default: 1
+  project_id:
+    description:
+      - The project making the request (for tenant isolation). Defaults to the connection's project.
+    type: str
+  boot_from_volume:
+    description:
+      - Whether the server boots from a volume (its root disk then takes no C(DISK_GB)).
+    type: bool
+    default: false
+  scheduler:
+    description:
+      - The scheduler configuration as it is on the scheduler hosts' C(nova.conf) (see C(docs/explain.md)
+        for how to read it), with the keys C(enabled_filters), C(weights) (the C(*_weight_multiplier) options),
+        C(host_subset_size), C(max_io_ops_per_host), C(max_instances_per_host), C(isolated_hosts),
+        C(isolated_images), C(limit_tenants_to_placement_aggregate),
+        C(enable_isolated_aggregate_filtering), C(query_placement_for_image_type_support),
+        C(image_metadata_prefilter), C(disable_fallback_pcpu_query) ... Keys left out take Nova's
+        defaults for O(nova_release).
+      - Defaults to the snapshot's C(scheduler) when it has one, else Nova's defaults.
+    type: dict
+  nova_release:
+    description:
+      - The Nova release of the cloud (for example V(34.0.0), V(2023.1), V(Train)), which decides which filters exist
+        and the default C(enabled_filters). Defaults to the snapshot's, else the latest known.
+    type: str
+  snapshot:
+    description:
+      - A cloud snapshot (version 1, C(docs/snapshot.md)), for example RV(stackops.nova.hypervisor_info#module:snapshot)
+        or a saved one read with C(lookup('ansible.builtin.file', path) | from_json). When omitted the
+        module reads the cloud.
+    type: dict
+  relaxations:
+    description:
+      - Whether to search for minimal relaxations when the request does not fit (each candidate is
+        verified by running the engine again).
+    type: bool
+    default: true
+  max_hosts_in_table:
+    description:
+      - How many hosts the text table RV(table) shows (the JSON matrix always has every host).
+    type: int
+    default: 40
+  return_snapshot:
+    description:
+      - Also return the snapshot the explanation was computed on (as RV(snapshot)).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - stackops.nova.auth
+  - stackops.nova.auth.info_module
+notes:
+  - Not modelled (reported as such, never guessed) NUMA fitting and CPU pinning on host cells
+    (C(NUMATopologyFilter) with a NUMA request), PCI devices, C(MetricsFilter), nested resource
+    providers and sharing providers (granular groups are merged onto the compute node), routed
+    networks and other prefilters that need Neutron or Cyborg, and out-of-tree filters.
+seealso:
+  - module: stackops.nova.hypervisor_info
+  - module: stackops.nova.server_history
+  - name: Nova scheduler filters
+    description: What each filter does, and the request filters.
+    link: https://docs.openstack.org/nova/latest/admin/scheduling.html
+"""
+
+EXAMPLES = r"""
+- name: Why does m1.xlarge not fit in az1?
+  stackops.nova.scheduling_explain:
+    cloud: mycloud
+    flavor: m1.xlarge
+    availability_zone: az1
+  register: why
+
+- name: One line, then the PRS-style table
+  ansible.builtin.debug:
+    msg: "{{ [why.summary] + why.table.splitlines() }}"
+
+- name: Three servers of an anti-affinity group, with the scheduler options of nova.conf
+  stackops.nova.scheduling_explain:
+    cloud: mycloud
+    flavor: m1.small
+    count: 3
+    scheduler_hints:
+      group: web
+    scheduler:
+      enabled_filters: [ComputeFilter, ComputeCapabilitiesFilter, ImagePropertiesFilter,
+                        ServerGroupAntiAffinityFilter, ServerGroupAffinityFilter,
+                        AggregateInstanceExtraSpecsFilter]
+      weights:
+        ram_weight_multiplier: -1.0
+
+- name: Offline, on a saved snapshot, with an inline flavor (no cloud contacted)
+  stackops.nova.scheduling_explain:
+    snapshot: "{{ lookup('ansible.builtin.file', 'cloud-snapshot.json') | from_json }}"
+    flavor: {name: big, vcpus: 16, ram: 131072, disk: 200}
+  register: offline
+
+- name: Fail the play when it would not fit, with the reasons
+  ansible.builtin.assert:
+    that: offline.fits
+    fail_msg: "{{ offline.summary }}"
+"""
+
+RETURN = r"""
+fits:
+  description: Whether every requested instance would be placed.
+  returned: success
+  type: bool
+summary:
+  description:
+    - "One line, for example C(0/12 hosts fit m1.xlarge in az1: 5 insufficient MEMORY_MB, 4 not in AZ az1, 3 disabled)."
+    - Each failing host counts once, under its first failing check in Nova's order.
+  returned: success
+  type: str
+table:
+  description: The human report (summary, per-check table, host x check matrix, near misses,
+    relaxations, headroom, notes) as text.
+  returned: success
+  type: str
+valid_hosts:
+  description: The hosts that pass every check for the first instance (C(host) or C(host/node)).
+  returned: success
+  type: list
+  elements: str
+explanation:
+  description:
+    - The whole explanation as plain data; its shape (explain_version 1) is documented in C(docs/explain.md).
+  returned: success
+  type: dict
+  contains:
+    hosts:
+      description: One entry per compute node with C(fits), C(kind) (static/dynamic), C(failed)
+        (check ids), C(checks) (check id -> verdict, kind, reason).
+      type: list
+      elements: dict
+    checks:
+      description: The columns in Nova's order (C(id), C(stage), C(name)).
+      type: list
+      elements: dict
+    reasons:
+      description: The summary's histogram (C(reason), C(hosts), C(kind)).
+      type: list
+      elements: dict
+    placements:
+      description: Instance by instance, the host Nova would choose and its weight.
+      type: list
+      elements: dict
+    near_misses:
+      description: Hosts failing exactly one check, with C(short_by) for capacity.
+      type: list
+      elements: dict
+    relaxations:
+      description: Verified single changes that make the request fit (C(kind), C(change), C(hosts)).
+      type: list
+      elements: dict
+    headroom:
+      description: How many more of this request fit now, C(per_host) and C(total).
+      type: dict
+    nova_pipeline:
+      description: The counts Nova's own short-circuit pass would log (placement, then each filter).
+      type: list
+      elements: dict
+snapshot:
+  description: The snapshot the explanation used (only with O(return_snapshot)).
+  returned: when return_snapshot
+  type: dict
+"""
+
+from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
+from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
+from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
+
+
+class SchedulingExplainModule(NovaModule):
+    argument_spec = dict(
+        flavor=dict(type="raw", required=True),
+        image=dict(type="raw"),
+        availability_zone=dict(type="str"),
+        scheduler_hints=dict(type="dict", default={}),
+        count=dict(type="int", default=1),
+        project_id=dict(type="str"),
+        boot_from_volume=dict(type="bool", default=False),
+        scheduler=dict(type="dict"),
+        nova_release=dict(type="str"),
+        snapshot=dict(type="dict"),
+        relaxations=dict(type="bool", default=True),
+        max_hosts_in_table=dict(type="int", default=40),
+        return_snapshot=dict(type="bool", default=False),
+    )
+
+    def validate(self):
+        if self.params["count"] < 1:
+            raise ValueError("count must be at least 1, got %d" % self.params["count"])
+        if self.params["max_hosts_in_table"] < 0:
+            raise ValueError("max_hosts_in_table must not be negative")
+        flavor = self.params["flavor"]
+        if isinstance(flavor, dict):
+            _flavors.inline_flavor(flavor)
+        elif isinstance(flavor, bool) or not isinstance(flavor, (str, int)) or not str(flavor).strip():
+            raise ValueError("flavor must be a flavor name or id, or a mapping with vcpus, ram and disk")
+        image = self.params["image"]
+        if image is not None and not isinstance(image, (dict, str)):
+            raise ValueError("image must be a mapping (id, name, disk_format, properties) or an image name or id")
+        if isinstance(image, dict):
+            unknown = sorted(set(image) - {"id", "name", "disk_format", "properties"})
+            if unknown:
+                raise ValueError("image has unknown key(s) %s; the keys are id, name, disk_format, properties"
+                                 % ", ".join(unknown))
+
+    def _image(self):
+        image = self.params["image"]
+        if image is None or isinstance(image, dict):
+            return image
+        try:
+            found = self.call(self.conn.image.find_image, image, ignore_missing=False,
+                              what="find image %s" % image)
+        except Exception as exc:  # NovaError or SDK error: say which option
+            raise ValueError("image %s: %s" % (image, getattr(exc, "message", exc))) from None
+        props = dict(getattr(found, "properties", None) or {})
+        for key in ("hw_architecture", "img_hv_type", "hw_vm_mode", "hw_disk_bus", "os_distro"):
+            value = getattr(found, key.replace("img_", ""), None) if key not in props else None
+            if value:
+                props.setdefault(key, value)
+        return {"id": found.id, "name": found.name, "disk_format": getattr(found, "disk_format", None),
+                "properties": props}
+
+    def run(self):
+        params = self.params
+        flavor_value = params["flavor"]
+        if isinstance(flavor_value, dict):
+            flavor = _flavors.inline_flavor(flavor_value)
+        else:
+            flavor, _request = _flavors.resolve(self.conn, flavor_value, is_bfv=params["boot_from_volume"])
+        image = self._image()
+        snapshot = params["snapshot"]
+        if snapshot is None:
+            snapshot = _gather.gather_snapshot(self.conn)
+            for message in snapshot.get("warnings") or []:
+                self.warn(message)
+        if params["nova_release"]:
+            snapshot = dict(snapshot, source=dict(snapshot.get("source") or {}, nova_release=params["nova_release"]))
+        project_id = params["project_id"]
+        if project_id is None and params["snapshot"] is None:
+            project_id = getattr(self.conn, "current_project_id", None)
+        request = {
+            "flavor": flavor,
+            "image": image,
+            "availability_zone": params["availability_zone"],
+            "scheduler_hints": params["scheduler_hints"] or {},
+            "count": params["count"],
+            "project_id": project_id,
+            "is_bfv": params["boot_from_volume"],
+        }
+        explanation = _engine.explain(snapshot, request, scheduler=params["scheduler"],
+                                      relax=params["relaxations"])
+        result = {
+            "fits": explanation["fits"],
+            "summary": explanation["summary"],
+            "valid_hosts": explanation["valid_hosts"],
+            "table": _render.render_table(explanation, max_hosts=params["max_hosts_in_table"]),
+            "explanation": explanation,
+        }
+        if params["return_snapshot"]:
+            result["snapshot"] = snapshot
+        return result
+
+
+def main():
+    SchedulingExplainModule()()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ echo "built $(basename "$tarball") (${size} KiB)"
 installed="$work/collections/ansible_collections/stackops/nova"
 test -f "$installed/MANIFEST.json"
 # Nothing of the development tree may leak into the artifact.
-if tar -tzf "$tarball" | grep -E '^(\./)?(\.venv|\.build|\.cache|\.ci|\.git)/' ; then
+if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.build|\.cache|\.ci|\.git|\.hypothesis|\.pytest_cache|__pycache__)/' ; then
   echo "artifact contains development files" >&2; exit 1
 fi
 

@@ -579,8 +579,8 @@ def build_history(server, actions=None, records=None, log_stats=None, logs_given
                      "DISK_GB (after allocation ratios and reserved), or the required traits/aggregates; host "
                      "filters never ran. Use stackops.nova.scheduling_explain for the per-host numbers.")
     history = {
-        "server": {k: srv[k] for k in ("id", "name", "status", "vm_state", "task_state", "host", "node", "created",
-                                         "project_id")},
+        "server": {k: srv[k] for k in ("id", "name", "status", "vm_state", "task_state", "host", "node",
+                                       "created", "project_id")},
         "fault": srv["fault"],
         "outcome": outcome,
         "requests": requests,
@@ -667,8 +667,8 @@ def summarize(history):
         return "%s failed%s: NoValidHost: %s" % (head, before, why)
     if outcome == "build_aborted":
         last = atts[-1] if atts else {}
-        return "%s failed: build aborted on %s: %s" % (head, last.get("host") or "?",
-                                                      last.get("error") or req.get("final_error"))
+        return "%s failed: build aborted on %s: %s" % (
+            head, last.get("host") or "?", last.get("error") or req.get("final_error"))
     if outcome == "active":
         return "%s succeeded after %s" % (head, tried)
     if outcome == "in_progress":
@@ -705,9 +705,9 @@ def render_table(history):
     lines.append("Outcome: %s" % OUTCOME_TEXT.get(history["outcome"], history["outcome"]))
     for req in history["requests"]:
         lines.append("")
-        lines.append("Request %s %s at %s: %s" % (req.get("request_id"), req.get("action") or "(logs only)",
-                                                 req.get("start_time") or "-",
-                                                 OUTCOME_TEXT.get(req["outcome"], req["outcome"])))
+        lines.append("Request %s %s at %s: %s" % (
+            req.get("request_id"), req.get("action") or "(logs only)", req.get("start_time") or "-",
+            OUTCOME_TEXT.get(req["outcome"], req["outcome"])))
         rows = []
         for att in req["attempts"]:
             rows.append([att["number"], att.get("time"), att.get("host"), att.get("node"), att.get("result"),

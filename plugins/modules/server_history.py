@@ -26,7 +26,7 @@ description:
   - The logs live on the control hosts; gather them first (see the examples and
     C(playbooks/why_failed.yml)), the module reads files on the host it runs on.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   server:
     description:

@@ -75,7 +75,11 @@ def connect(params):
     except NovaError:
         raise
     except Exception as exc:  # every SDK/keystoneauth failure becomes a sentence
-        raise describe_error(exc, what="connect to the cloud%s" % _cloud_label(cloud)) from None
+        error = describe_error(exc, what="connect to the cloud%s" % _cloud_label(cloud))
+        if cloud is None and not params.get("auth") and error.kind == "auth":
+            error = NovaError(error.message + " (no cloud was given: set the cloud option, or OS_CLOUD "
+                              "or the OS_AUTH_URL family of environment variables)", kind=error.kind)
+        raise error from None
     return conn
 
 

@@ -15,17 +15,18 @@ export OS_CLIENT_CONFIG_FILE="$clouds_yaml"
 
 echo
 echo "== the fleet: services, compute nodes with their placement capacity, headroom for m1.large =="
-.venv/bin/ansible-playbook playbooks/fleet_report.yml -e cloud=minicloud -e flavor=m1.large
+.venv/bin/ansible-playbook playbooks/fleet_report.yml -e fleet_cloud=minicloud -e fleet_flavor=m1.large
 
 echo
 echo "== why would a request not fit, and where does one fit? =="
-.venv/bin/ansible-playbook playbooks/explain.yml -e cloud=minicloud
+.venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud -e @tests/e2e/explain-demo-vars.yml
 
 cat <<MSG
 
 minicloud is still running. Try it yourself:
   export OS_CLIENT_CONFIG_FILE=$clouds_yaml ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH
   .venv/bin/openstack --os-cloud minicloud compute service list
-  .venv/bin/ansible-playbook playbooks/explain.yml -e cloud=minicloud -e flavor=m1.xlarge -e availability_zone=az2
+  .venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud \\
+      -e '{"explain_requests": [{"flavor": "m1.xlarge", "availability_zone": "az2"}]}'
 Stop it with: make cloud-stop
 MSG

@@ -139,3 +139,13 @@ def test_connect_to_closed_port_is_unreachable_and_secret_free(tmp_path, monkeyp
                    "api_timeout": 2})
     assert info.value.kind == "unreachable"
     assert secret not in info.value.message
+
+
+def test_no_cloud_at_all_says_how_to_give_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    for name in ("OS_CLOUD", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(c.NovaError) as info:
+        c.connect({})
+    assert info.value.kind == "auth"
+    assert "no cloud was given" in info.value.message and "OS_CLOUD" in info.value.message

@@ -155,6 +155,31 @@ def _install_patches():
         return orig_spawn_on(executor_type, _wrapper, *args, **kwargs)
     tpf.spawn_on = spawn_on
 
+    # The resource tracker serialises on one process-wide lock named
+    # "compute_resources": right for one compute per process, but here every
+    # compute of the cloud would queue behind every other's claims (40
+    # concurrent boots waited up to 50 s). Give each ResourceTracker (one per
+    # compute service) its own lock, as separate processes would have.
+    import re
+    from nova.compute import resource_tracker as rt_mod
+    with open(rt_mod.__file__) as f:
+        names = re.findall(r'@utils\.synchronized\(COMPUTE_RESOURCE_SEMAPHORE'
+                           r'[^)]*\)\s*\n\s*def (\w+)', f.read())
+    for name in names:
+        inner = rt_mod.ResourceTracker.__dict__[name].__wrapped__
+
+        def _per_host(inner):
+            @functools.wraps(inner)
+            def locked(self, *a, **kw):
+                lock = self.__dict__.get('_minicloud_lock') or \
+                    self.__dict__.setdefault('_minicloud_lock',
+                                             threading.RLock())
+                with lock:
+                    return inner(self, *a, **kw)
+            return locked
+        setattr(rt_mod.ResourceTracker, name, _per_host(inner))
+    LOG.debug('minicloud: per-compute resource tracker lock for %s', names)
+
     # No compute_id file per host (ComputeNodeIdFixture's job).
     from nova.compute import manager as compute_manager
     from nova.virt import node

@@ -227,6 +227,8 @@ def validate(topo):
         if not 1 <= v <= 65535:
             raise TopologyError('ports.%s: %d is not a TCP port' % (k, v))
     sched = topo.get('scheduler') or {}
+    for i, f in enumerate(sched.get('enabled_filters') or []):
+        _check_filter(str(f), 'scheduler.enabled_filters[%d]' % i)
     known = scheduler_option_groups()
     for k in sched:
         if k not in known:
@@ -234,6 +236,50 @@ def validate(topo):
                 'scheduler.%s: not a nova [scheduler] / [filter_scheduler] '
                 'option (known: %s)' % (k, ', '.join(sorted(known))))
     return topo
+
+
+REMOVED_FILTERS = {
+    'CoreFilter': 'Train (20.0); placement checks VCPU',
+    'RamFilter': 'Train (20.0); placement checks MEMORY_MB',
+    'DiskFilter': 'Train (20.0); placement checks DISK_GB',
+    'AggregateCoreFilter': 'Victoria (22.0); use per-provider ratios',
+    'AggregateRamFilter': 'Victoria (22.0); use per-provider ratios',
+    'AggregateDiskFilter': 'Victoria (22.0); use per-provider ratios',
+    'RetryFilter': 'Victoria (22.0); the conductor uses alternates',
+    'AvailabilityZoneFilter': '2023.2 (28.0); the map_az_to_placement_'
+                              'aggregate prefilter does it',
+    'ExactCoreFilter': 'Rocky (18.0)', 'ExactRamFilter': 'Rocky (18.0)',
+    'ExactDiskFilter': 'Rocky (18.0)', 'TrustedFilter': 'Queens (17.0)',
+}
+
+
+def nova_filter_names():
+    """Class names of nova's in-tree host filters (read from the source)."""
+    import importlib.util
+    import os
+    import re
+    spec = importlib.util.find_spec('nova')
+    d = os.path.join(list(spec.submodule_search_locations)[0], 'scheduler',
+                     'filters')
+    names = set()
+    for fn in os.listdir(d):
+        if fn.endswith('.py'):
+            with open(os.path.join(d, fn)) as f:
+                names.update(re.findall(
+                    r'^class ([A-Z]\w*)\(\s*[\w.]*Filter\b', f.read(), re.M))
+    names.discard('BaseHostFilter')
+    return names
+
+
+def _check_filter(name, path):
+    if name in REMOVED_FILTERS:
+        raise TopologyError('%s: %s was removed from nova in %s; listing it '
+                            'makes the scheduler fail at start'
+                            % (path, name, REMOVED_FILTERS[name]))
+    known = nova_filter_names()
+    if known and name not in known:
+        raise TopologyError('%s: %r is not one of nova\'s filters (%s)'
+                            % (path, name, ', '.join(sorted(known))))
 
 
 def scheduler_option_groups():

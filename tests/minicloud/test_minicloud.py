@@ -286,7 +286,7 @@ def test_logs_are_oslo_format_and_split_by_service(minicloud):
 def test_compute_stop_makes_service_down_and_start_up(minicloud):
     minicloud.compute_stop('c-medium')
     try:
-        svc = minicloud.wait_for_service_state('c-medium', 'down', timeout=30)
+        svc = minicloud.wait_for_service_state('c-medium', 'down', timeout=60)
         assert svc['status'] == 'enabled'
         # the others keep reporting
         assert _services(minicloud.conn())['c-large']['state'] == 'up'

@@ -87,8 +87,8 @@ def test_reschedule_events(generated):
     assert [s["host"] for s in selected] == ["compute1", "compute2", "compute3"]
     assert selected[0]["alternates"] == [["compute2", "compute2"], ["compute3", "compute3"]]
     weighed = next(ev for _r, ev in evs if ev["kind"] == "weighed")
-    assert [(w["host"], w["weight"]) for w in weighed["hosts"]] == [("compute1", 3.0), ("compute2", 2.0),
-                                                                      ("compute3", 1.0)]
+    assert [(w["host"], w["weight"]) for w in weighed["hosts"]] == [
+        ("compute1", 3.0), ("compute2", 2.0), ("compute3", 1.0)]
     sched = next(ev for _r, ev in evs if ev["kind"] == "scheduler_selected")
     assert (sched["host"], sched["node"]) == ("compute1", "compute1")
     errs = [ev for _r, ev in evs if ev["kind"] == "error_from_last_host"]
@@ -160,9 +160,8 @@ TEMPLATES = [
                                                     "exc": ["Traceback (most recent call last):\n",
                                                             "nova.exception.RescheduledException: boom\n"]},
      "error_from_last_host", {"host": "c1", "node": "n1", "error": "nova.exception.RescheduledException: boom"}),
-    ("scheduler/utils.py", "Failed to %(service)s_%(method)s", {"service": "compute_task",
-                                                               "method": "build_instances",
-                                                               "ex": "No valid host was found. "},
+    ("scheduler/utils.py", "Failed to %(service)s_%(method)s",
+     {"service": "compute_task", "method": "build_instances", "ex": "No valid host was found. "},
      "task_failed", {"task": "compute_task_build_instances", "error_kind": "no_valid_host"}),
     ("scheduler/utils.py", "Setting instance to %s state", ("ERROR",), "error_state", {"state": "ERROR"}),
     ("scheduler/utils.py", "Re-scheduling is disabled due to \"max_attempts\"", None, "retry_disabled", {}),

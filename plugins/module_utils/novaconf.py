@@ -132,13 +132,13 @@ class NovaConf:
 
     def get(self, section, option):
         """All values of ``option`` in ``section``, in file order (last one wins for a single-valued option)."""
-        entries, _ = self._scan()
+        entries = self._scan()[0]
         return [e.value for e in entries if e.section == section and e.key == option]
 
     def sections(self):
-        _, blocks = self._scan()
+        blocks = self._scan()[1]
         out = []
-        for name, _, _ in blocks:
+        for name, dummy_header, dummy_end in blocks:
             if name not in out:
                 out.append(name)
         return out
@@ -193,7 +193,7 @@ class NovaConf:
             self.lines.append("[%s]%s" % (section, nl))
             self.lines.extend(new_lines)
             return True
-        _, header, end = block
+        header, end = block[1], block[2]
         # After the commented template line of this option ("#option = <default>"), as
         # Nova's sample configs and distribution files have them; else after the last
         # non-blank line of the section.
@@ -216,7 +216,7 @@ class NovaConf:
         """Remove every active occurrence of ``option`` in ``section``. True when changed."""
         check_name("section", section)
         check_name("option", option)
-        entries, _ = self._scan()
+        entries = self._scan()[0]
         found = [e for e in entries if e.section == section and e.key == option]
         for e in reversed(found):
             del self.lines[e.start:e.start + e.count]

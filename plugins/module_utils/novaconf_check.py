@@ -44,12 +44,6 @@ try:
     oslo_log.register_options(CONF)
 except Exception:
     pass
-try:
-    CONF([], project="nova", default_config_files=files, default_config_dirs=[], use_env=False)
-except Exception as exc:
-    out["fatal"] = "nova cannot parse the file: %s" % (exc,)
-    done()
-
 def all_opts():
     for name, info in list(CONF._opts.items()):
         yield "DEFAULT", name, info["opt"]
@@ -57,17 +51,35 @@ def all_opts():
         for name, info in list(group._opts.items()):
             yield gname, name, info["opt"]
 
+def load(file_set):
+    """Parse file_set and read every option; record each value nova cannot convert."""
+    CONF.clear()
+    try:
+        CONF([], project="nova", default_config_files=file_set, default_config_dirs=[], use_env=False)
+    except Exception as exc:
+        out["fatal"] = "nova cannot parse %s: %s" % (", ".join(file_set), exc)
+        done()
+    for gname, name, opt in all_opts():
+        try:
+            getattr(CONF, name) if gname == "DEFAULT" else getattr(CONF[gname], name)
+        except Exception as exc:
+            msg = str(exc)
+            if " is not valid: " in msg:
+                msg = msg.split(" is not valid: ", 1)[-1]
+            err = {"section": gname, "option": name, "message": msg}
+            if err not in out["errors"]:
+                out["errors"].append(err)
+
+# The candidate alone (what services loading only nova.conf see: a value overridden by a later
+# file must still be valid), then with the files loaded after it (the effective values).
+load(files[:1])
+if len(files) > 1:
+    load(files)
+
 deprecated_names = {}
 for gname, name, opt in all_opts():
     for d in opt.deprecated_opts or []:
         deprecated_names[(d.group or gname, d.name or name)] = (gname, name)
-    try:
-        getattr(CONF, name) if gname == "DEFAULT" else getattr(CONF[gname], name)
-    except Exception as exc:
-        msg = str(exc)
-        if " is not valid: " in msg:
-            msg = msg.split(" is not valid: ", 1)[-1]
-        out["errors"].append({"section": gname, "option": name, "message": msg})
 
 for section, option in managed:
     group = None if section == "DEFAULT" else section

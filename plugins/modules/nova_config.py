@@ -229,7 +229,8 @@ class Runner:
         self.result = {"changed": False, "changes": []}
 
     def fail(self, msg, **kw):
-        self.module.fail_json(msg=msg, **dict(self.result, **kw))
+        # Nothing was written: report the intended changes, but changed=false.
+        self.module.fail_json(msg=msg, **dict(self.result, changed=False, **kw))
 
     def labels(self):
         out = {}
@@ -281,7 +282,7 @@ class Runner:
         files = [candidate] + list(self.p["config_files_after"])
         try:
             proc = subprocess.run(loader_argv(python, files, managed, self.p["check_scheduler_filters"]),
-                                  capture_output=True, text=True, timeout=300)
+                                  capture_output=True, text=True, timeout=300, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.fail("cannot run nova's option loader with %s: %s" % (python, to_native(exc)))
         try:

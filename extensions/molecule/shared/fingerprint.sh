@@ -1,5 +1,5 @@
 # Everything the roles could change, as text: file hashes (or "absent") and unit states.
-for f in /etc/nova/nova.conf /etc/hosts /etc/libvirt/libvirtd.conf /etc/libvirt/virtproxyd.conf \
+for f in /etc/nova/nova.conf /etc/hosts /etc/libvirt/libvirtd.conf /etc/libvirt/virtproxyd.conf /etc/libvirt/passwd.db \
          /etc/default/libvirtd /etc/sasl2/libvirt.conf /etc/libvirt/auth.conf; do
   if [ -e "$f" ]; then echo "$f $(sha256sum < "$f" | cut -c1-64) $(stat -c '%U:%G:%a' "$f")"; else echo "$f absent"; fi
 done

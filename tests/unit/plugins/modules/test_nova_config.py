@@ -116,3 +116,16 @@ def test_backup_and_diff(run, conf):
     assert res.result["changed"] and os.path.exists(res.result["backup_file"])
     assert open(res.result["backup_file"]).read() == ORIGINAL
     assert res.result["diff"]["before"] == ORIGINAL and "debug = true" in res.result["diff"]["after"]
+
+
+def test_bad_value_overridden_by_a_later_file_still_fails(run, conf, tmp_path):
+    later = tmp_path / "nova-compute.conf"
+    later.write_text("[libvirt]\nvirt_type = kvm\n")
+    res = run([{"section": "libvirt", "option": "virt_type", "value": "vmware"}],
+              config_files_after=[str(later)])
+    assert res.kind == "fail" and "Valid values are" in res.result["msg"], res.result
+    assert conf.read_text() == ORIGINAL
+    ok = run([{"section": "libvirt", "option": "virt_type", "value": "lxc"}], config_files_after=[str(later)])
+    assert ok.kind == "exit" and ok.result["changed"]
+    # nova's effective value comes from the later file, and the module says so
+    assert ok.result["values"]["libvirt.virt_type"] == "kvm"

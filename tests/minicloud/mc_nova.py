@@ -476,9 +476,8 @@ def _wait_for_file(path, timeout):
 def main(state_dir, cfg_):
     try:
         _main(state_dir, cfg_)
-    except SystemExit:
-        raise
-    except BaseException:
+    except BaseException:      # SystemExit too: nova's driver loader exits
+        # Service threads are not daemons: leave with os._exit (fatal).
         try:
             LOG.error('minicloud: nova failed to start:\n%s',
                       traceback.format_exc())

@@ -235,6 +235,7 @@ snapshot:
 from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
 from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils import snapshot as _snapshot
 from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
 from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
 
@@ -301,7 +302,9 @@ class SchedulingExplainModule(NovaModule):
             flavor, _request = _flavors.resolve(self.conn, flavor_value, is_bfv=params["boot_from_volume"])
         image = self._image()
         snapshot = params["snapshot"]
-        if snapshot is None:
+        if snapshot is not None:
+            snapshot = _snapshot.validate(snapshot, "snapshot")
+        else:
             snapshot = _gather.gather_snapshot(self.conn)
             for message in snapshot.get("warnings") or []:
                 self.warn(message)

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Stage 20: the explain engine's unit tests, then its oracle: every modelled host filter
 # against Nova's own filter classes (installed in .venv) on ORACLE_EXAMPLES random cases
-# (default 1000; each case = 3 hosts x 19 filters). Prints the per-filter counts.
+# (default 1000; each case = 3 hosts x 19 filters), and the weighers against Nova's
+# HostWeightHandler with all_weighers. Prints the per-filter counts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
 report="$root/.cache/oracle/explain-filters.json"
+wreport="$root/.cache/oracle/explain-weighers.json"
 mkdir -p "$(dirname "$report")"
-rm -f "$report"
+rm -f "$report" "$wreport"
 cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/explain
-ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
-  "$py" -m pytest -q -p no:cacheprovider -W ignore oracle/test_filters_oracle.py "$@"
-"$py" - "$report" <<'PY'
+ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
+  OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
+  "$py" -m pytest -q -p no:cacheprovider -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py "$@"
+"$py" - "$report" "$wreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
+w = json.load(open(sys.argv[2]))
+print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeightHandler, %d disagreements"
+      % (w["cases"], w["host_weights"], w["disagreements"]))
 total = sum(v["host_verdicts"] for v in data.values())
 bad = sum(v["disagreements"] for v in data.values())
 for name, v in sorted(data.items()):
     print("oracle %-34s cases %5d  host verdicts %5d  pass %5d fail %5d nova-raises %4d  disagreements %d" % (
         name, v["cases"], v["host_verdicts"], v["pass"], v["fail"], v["error"], v["disagreements"]))
 print("oracle total: %d host verdicts over %d filters, %d disagreements" % (total, len(data), bad))
-sys.exit(1 if bad else 0)
+sys.exit(1 if bad or w["disagreements"] else 0)
 PY

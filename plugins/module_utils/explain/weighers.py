@@ -4,7 +4,7 @@
 """Nova's weighers (nova/scheduler/weights/*) over the surviving hosts.
 
 Each weigher's raw values are normalized to 0..1 over the survivors (min-max, all equal
--> 0), multiplied by the multiplier (an aggregate's metadata key of the same name
+-> 0; RAM, CPU, disk and IoOps weighers clamp at 0 and normalize against 0), multiplied by the multiplier (an aggregate's metadata key of the same name
 overrides the configured one: minimum over the host's aggregates) and summed. The
 highest total wins; with host_subset_size 1 the best host is chosen.
 """
@@ -63,6 +63,10 @@ WEIGHERS = (
 )
 
 NEGATED = ("BuildFailureWeigher",)
+# Weighers with ``minval = 0``: raw values are clamped at 0 and normalized against 0, not
+# against the smallest value (nova.weights.normalize with minval): equal positive values
+# all normalize to 1.0.
+MINVAL_ZERO = ("RAMWeigher", "CPUWeigher", "DiskWeigher", "IoOpsWeigher")
 
 
 def enabled_weighers(conf):
@@ -97,7 +101,12 @@ def weigh(hosts, ctx, state=None, detail=False):
             continue  # raw weight 0 everywhere: normalized to 0
         default = ctx.conf["weights"][option]
         raws = [func(h, ctx, state) for h in hosts]
-        low, high = min(raws), max(raws)
+        if name in MINVAL_ZERO:
+            raws = [max(r, 0) for r in raws]
+            low = 0
+        else:
+            low = min(raws)
+        high = max(raws)
         if low == high:
             continue
         span = float(high - low)

@@ -77,6 +77,9 @@ def apply(starter, topo, urls):
                  interval=0.3)
     starter.times['computes_up'] = round(time.time() - starter.t0, 2)
 
+    def mark(what):
+        starter.times[what] = round(time.time() - starter.t0, 2)
+
     # 2. flavors
     flavor_ids = {}
     for f in topo.get('flavors') or []:
@@ -96,6 +99,8 @@ def apply(starter, topo, urls):
             _req(c, 'POST', '/flavors/%s/os-extra_specs' % fid,
                  {'extra_specs': f['extra_specs']}, mv='2.55')
 
+    mark('flavors')
+
     # 3. aggregates and availability zones
     for a in topo.get('aggregates') or []:
         body = {'name': a['name']}
@@ -109,6 +114,8 @@ def apply(starter, topo, urls):
         if a.get('metadata'):
             _req(c, 'POST', '/os-aggregates/%s/action' % aid,
                  {'set_metadata': {'metadata': a['metadata']}})
+
+    mark('aggregates')
 
     # 4. disabled services
     services = {s['host']: s for s in _req(
@@ -128,6 +135,8 @@ def apply(starter, topo, urls):
         d = _req(conn(g.get('project')).compute, 'POST', '/os-server-groups',
                  {'server_group': body}, mv='2.64')
         group_ids[g['name']] = d['server_group']['id']
+
+    mark('groups')
 
     # 6. servers
     servers = topo.get('servers') or []
@@ -161,6 +170,7 @@ def apply(starter, topo, urls):
                  ['%s-%d' % (s['name'], i) for i in range(1, count + 1)])
         for n in names:
             expected[n] = s.get('expect', 'active').upper()
+    mark('servers_posted')
     deadline = time.time() + min(topo.get('boot_timeout', 120),
                                  max(starter.left(), 5))
     while True:
@@ -176,7 +186,7 @@ def apply(starter, topo, urls):
         if time.time() > deadline:
             fail('servers still building after the boot timeout: %s'
                  % ', '.join(sorted(pending)), 'nova-compute.log')
-        time.sleep(0.3)
+        time.sleep(0.5)
     wrong = []
     for n, want in expected.items():
         sv = by_name[n]
@@ -188,3 +198,4 @@ def apply(starter, topo, urls):
     if wrong:
         fail('topology servers: ' + '; '.join(wrong), 'nova-scheduler.log')
     starter.times['servers'] = len(expected)
+    mark('servers_done')

@@ -10,7 +10,7 @@ or ``pytest -p pytest_plugin`` with tests/minicloud on PYTHONPATH.
 
 The fixture starts topologies/test.yml (override with env MINICLOUD_TOPOLOGY)
 in <repo>/.cache/minicloud/<topology name> (env MINICLOUD_STATE_DIR), port base
-from env MINICLOUD_PORT_BASE if set, and stops it when the session ends unless
+15000 (env MINICLOUD_PORT_BASE), and stops it when the session ends unless
 MINICLOUD_KEEP=1. A cloud already running there (same topology) is reused.
 """
 
@@ -26,12 +26,15 @@ if HERE not in sys.path:
 import harness  # noqa: E402
 
 
+DEFAULT_PORT_BASE = 15000     # away from the demo cloud's default ports
+
+
 def make_cloud():
     port_base = os.environ.get('MINICLOUD_PORT_BASE')
     return harness.Cloud(
         state_dir=os.environ.get('MINICLOUD_STATE_DIR') or None,
         topology=os.environ.get('MINICLOUD_TOPOLOGY', 'test'),
-        port_base=int(port_base) if port_base else None)
+        port_base=int(port_base) if port_base else DEFAULT_PORT_BASE)
 
 
 @pytest.fixture(scope='session')

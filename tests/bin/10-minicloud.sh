@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 10: minicloud self-test. Starts tests/minicloud/topologies/test.yml (real keystone,
 # placement and nova with fake computes on 127.0.0.1), runs tests/minicloud/test_minicloud.py,
-# prints start time and peak RSS per process, and always stops the cloud (trap).
+# (and the topology loader tests), prints start time and peak RSS per process, and always stops the cloud (trap).
 # Env: MINICLOUD_PORT_BASE (default 15100, away from the demo cloud's default ports).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -28,7 +28,7 @@ echo "minicloud start (test topology): $((ms / 1000)).$(( (ms % 1000) / 100 )) s
 
 rc=0
 (cd "$root/tests" && MINICLOUD_STATE_DIR="$state" MINICLOUD_PORT_BASE="$port_base" \
-   MINICLOUD_KEEP=1 "$py" -m pytest -q -p no:cacheprovider minicloud/test_minicloud.py "$@") || rc=$?
+   MINICLOUD_KEEP=1 "$py" -m pytest -q -p no:cacheprovider minicloud/test_topology.py minicloud/test_minicloud.py "$@") || rc=$?
 
 # Memory after the tests (peak = VmHWM of each process since it started).
 "$py" "$ctl" status --state-dir "$state" | "$py" -c '

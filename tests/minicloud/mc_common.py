@@ -119,10 +119,12 @@ def patch_oslo_db_sqlite():
     engines._minicloud_patched = True
 
 
-def serve_wsgi(app, port, name, host='127.0.0.1'):
+def serve_wsgi(app, port, name, host='127.0.0.1', log_requests=True):
     """Serve ``app`` on host:port with a threaded WSGI server (werkzeug).
 
     Returns the server; ``serve_forever`` runs in a daemon thread.
+    log_requests: an access-log line per request at DEBUG (off for nova and
+    placement, whose own requestlog middleware already logs each request).
     """
     from werkzeug import serving
 
@@ -130,8 +132,9 @@ def serve_wsgi(app, port, name, host='127.0.0.1'):
 
     class Handler(serving.WSGIRequestHandler):
         def log_request(self, code='-', size='-'):
-            log.debug('%s "%s" status: %s len: %s', self.address_string(),
-                      self.requestline, code, size)
+            if log_requests:
+                log.debug('%s "%s" status: %s len: %s', self.address_string(),
+                          self.requestline, code, size)
 
         def log(self, type, message, *args):  # noqa: A002
             getattr(log, type if type in ('info', 'warning', 'error')

@@ -571,7 +571,8 @@ def _main(state_dir, cfg_):
     mapped = host_mapping.discover_hosts(ctxt, cell_uuid=cell1.uuid)
     LOG.info('minicloud: discovered %d host mapping(s)', len(mapped))
 
-    mc_common.serve_wsgi(api_app, cfg_['ports']['nova'], 'nova-api')
+    mc_common.serve_wsgi(api_app, cfg_['ports']['nova'], 'nova-api',
+                         log_requests=False)
     _control_server(cfg_['ports']['control'])
     mc_common.write_json_atomic(
         os.path.join(state_dir, 'run', 'nova.ready'),

@@ -42,7 +42,8 @@ def run_placement(state_dir, cfg):
     mc_common.patch_oslo_db_sqlite()
     from placement import wsgi as pl_wsgi
     app = pl_wsgi.init_application()
-    mc_common.serve_wsgi(app, cfg['ports']['placement'], 'placement')
+    mc_common.serve_wsgi(app, cfg['ports']['placement'], 'placement',
+                         log_requests=False)
     import logging
     logging.getLogger('minicloud').info(
         'placement listening on 127.0.0.1:%d', cfg['ports']['placement'])

@@ -3,6 +3,7 @@
     from harness import Cloud            # tests/minicloud on sys.path
     cloud = Cloud(state_dir, topology)   # topology: a path or a name in topologies/
     cloud.start()                        # idempotent; returns the clouds.yaml path
+    srv = cloud.boot('x', 'm1.tiny', az='az1')   # ACTIVE or ERROR (with fault)
     conn = cloud.conn()                  # openstacksdk Connection, cloud 'minicloud'
     cloud.compute_stop('c-small')        # its service goes 'down' after ~8 s
     cloud.compute_start('c-small')
@@ -129,6 +130,60 @@ class Cloud:
         sys.path.insert(0, HERE) if HERE not in sys.path else None
         from mc_util import sdk_conn
         return sdk_conn(self.clouds_yaml, cloud)
+
+    def nova_conf(self):
+        """The cloud's nova.conf as a configparser (e.g. the effective
+        [filter_scheduler] enabled_filters)."""
+        import configparser
+        cp = configparser.ConfigParser(interpolation=None)
+        cp.read(os.path.join(self.state_dir, 'etc', 'nova.conf'))
+        return cp
+
+    def boot(self, name, flavor, image=None, az=None, hints=None,
+             cloud='minicloud', wait=True, timeout=120, microversion='2.90'):
+        """Boot a server (networks 'none'); wait until ACTIVE or ERROR.
+
+        Returns the server dict of the compute API (with 'fault' on ERROR).
+        """
+        conn = self.conn(cloud)
+        if not image:
+            sys.path.insert(0, HERE) if HERE not in sys.path else None
+            import mc_topology
+            image = mc_topology.DEFAULT_IMAGE
+        flavor_id = conn.compute.find_flavor(flavor, ignore_missing=False).id
+        body = {'server': {'name': name, 'flavorRef': flavor_id,
+                           'imageRef': image, 'networks': 'none'}}
+        if az:
+            body['server']['availability_zone'] = az
+        if hints:
+            body['os:scheduler_hints'] = hints
+        r = conn.compute.post('/servers', json=body,
+                              microversion=microversion, raise_exc=False)
+        if r.status_code != 202:
+            raise MinicloudError('boot %s: %s %s' % (name, r.status_code,
+                                                     r.text))
+        sid = r.json()['server']['id']
+        deadline = time.time() + timeout
+        while True:
+            srv = conn.compute.get('/servers/%s' % sid,
+                                   microversion=microversion).json()['server']
+            if not wait or srv['status'] in ('ACTIVE', 'ERROR'):
+                return srv
+            if time.time() > deadline:
+                raise MinicloudError('server %s still %s after %ds' % (
+                    name, srv['status'], timeout))
+            time.sleep(0.3)
+
+    def delete_server(self, server_id, cloud='minicloud', wait=True,
+                      timeout=60):
+        conn = self.conn(cloud)
+        conn.compute.delete('/servers/%s' % server_id, raise_exc=False)
+        deadline = time.time() + timeout
+        while wait and time.time() < deadline:
+            r = conn.compute.get('/servers/%s' % server_id, raise_exc=False)
+            if r.status_code == 404:
+                return
+            time.sleep(0.3)
 
     def wait_for_service_state(self, host, state, timeout=30,
                                binary='nova-compute'):

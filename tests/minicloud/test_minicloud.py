@@ -227,14 +227,14 @@ def test_topology_servers_active_in_the_right_places(minicloud_conn):
 
 def test_too_big_flavor_is_novalidhost_from_placement(minicloud,
                                                        minicloud_conn):
-    s = _boot(minicloud_conn, 'toobig', 'm1.toobig')
+    s = minicloud.boot('toobig', 'm1.toobig')
     try:
         assert s['status'] == 'ERROR'
         assert s['fault']['message'] == 'No valid host was found. '
         log = minicloud.log('nova-scheduler')
         assert 'Got no allocation candidates from the Placement API' in log
     finally:
-        _delete(minicloud_conn, s['id'])
+        minicloud.delete_server(s['id'])
 
 
 def test_fail_builds_host_leads_to_reschedule(minicloud, minicloud_conn):

@@ -526,12 +526,8 @@ def _main(state_dir, cfg_):
         _TLS.svc = 'api'
         return app(environ, start_response)
 
-    # Services need keystone (users, catalog) and placement: wait for the
-    # go-ahead from minicloudctl.
-    _wait_for_file(os.path.join(state_dir, 'run', 'services.go'),
-                   cfg_['timeouts']['start'])
-    LOG.info('minicloud: keystone and placement ready, starting services')
-
+    # The conductor and the scheduler need neither keystone nor placement to
+    # start (their placement client connects on first use).
     from nova.compute import rpcapi as compute_rpcapi
     with _tagged('conductor'):
         cond = nova_service.Service.create(binary='nova-conductor',
@@ -541,6 +537,12 @@ def _main(state_dir, cfg_):
         sched = nova_service.Service.create(binary='nova-scheduler',
                                             topic='scheduler')
         sched.start()
+
+    # The computes report to placement as they start: wait for the go-ahead
+    # from minicloudctl (keystone has the users and catalog, placement is up).
+    _wait_for_file(os.path.join(state_dir, 'run', 'services.go'),
+                   cfg_['timeouts']['start'])
+    LOG.info('minicloud: keystone and placement ready, starting computes')
     import concurrent.futures
 
     def start_compute(h):

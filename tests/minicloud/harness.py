@@ -58,7 +58,7 @@ class Cloud:
         cmd = [self.python, CTL] + list(args)
         r = subprocess.run(cmd, stdout=subprocess.PIPE if capture else None,
                            stderr=subprocess.PIPE if capture else None,
-                           text=True)
+                           text=True, check=False)
         if check and r.returncode != 0:
             raise MinicloudError('%s failed (exit %d):\n%s%s' % (
                 ' '.join(cmd[1:]), r.returncode, r.stdout or '',

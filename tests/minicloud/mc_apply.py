@@ -26,8 +26,8 @@ def _req(proxy, method, url, json=None, mv=None, ok=(200, 201, 202, 204)):
         kw['json'] = json
     r = proxy.request(url, method, **kw)
     if r.status_code not in ok:
-        raise ApplyError('%s %s -> %s: %s' % (method, url, r.status_code,
-                                             r.text[:500]))
+        raise ApplyError('%s %s -> %s: %s' % (
+            method, url, r.status_code, r.text[:500]))
     try:
         return r.json() if r.content else None
     except ValueError:

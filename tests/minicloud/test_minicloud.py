@@ -20,8 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from pytest_plugin import minicloud, minicloud_conn  # noqa: E402,F401
+import pytest_plugin  # noqa: E402
 import mc_topology  # noqa: E402
+
+# the session fixtures (a started topologies/test.yml cloud)
+minicloud = pytest_plugin.minicloud
+minicloud_conn = pytest_plugin.minicloud_conn
 
 pytestmark = pytest.mark.minicloud
 
@@ -152,13 +156,13 @@ def _expected_inventory(h):
 @pytest.mark.parametrize('host', ['c-large', 'c-medium', 'c-small'])
 def test_placement_inventory_matches_topology(minicloud, minicloud_conn, host):
     want = _expected_inventory(HOSTS[host])
-    _, inv = _inventory(minicloud_conn, host)
+    inv = _inventory(minicloud_conn, host)[1]
     got = {rc: (i['total'], i['reserved'], i['allocation_ratio'])
            for rc, i in inv.items()}
     assert got == want
     # per-host values survive the resource tracker's next update
     minicloud.compute_update(host)
-    _, inv = _inventory(minicloud_conn, host)
+    inv = _inventory(minicloud_conn, host)[1]
     assert {rc: (i['total'], i['reserved'], i['allocation_ratio'])
             for rc, i in inv.items()} == want
 
@@ -225,8 +229,7 @@ def test_topology_servers_active_in_the_right_places(minicloud_conn):
     assert groups['together']['policy'] == 'affinity'
 
 
-def test_too_big_flavor_is_novalidhost_from_placement(minicloud,
-                                                       minicloud_conn):
+def test_too_big_flavor_is_novalidhost_from_placement(minicloud):
     s = minicloud.boot('toobig', 'm1.toobig')
     try:
         assert s['status'] == 'ERROR'

@@ -14,7 +14,7 @@ cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
   OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
-  "$py" -m pytest -q -p no:cacheprovider -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py "$@"
+  "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py "$@"
 "$py" - "$report" "$wreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))

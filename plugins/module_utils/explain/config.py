@@ -51,6 +51,8 @@ DEFAULTS = {
     "default_availability_zone": "nova",
     "shuffle_best_same_weighed_hosts": False,
     "disable_fallback_pcpu_query": False,  # [workarounds]
+    # Stein..2023.1 only: the AZ prefilter was opt-in before AvailabilityZoneFilter left.
+    "query_placement_for_availability_zone": False,
     # Legacy options, used only when the target release still had the filters.
     "cpu_allocation_ratio": None,
     "ram_allocation_ratio": None,
@@ -60,7 +62,8 @@ DEFAULTS = {
 _BOOL_KEYS = ("restrict_isolated_hosts_to_isolated_images", "limit_tenants_to_placement_aggregate",
               "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
               "query_placement_for_image_type_support", "image_metadata_prefilter",
-              "shuffle_best_same_weighed_hosts", "disable_fallback_pcpu_query")
+              "shuffle_best_same_weighed_hosts", "disable_fallback_pcpu_query",
+              "query_placement_for_availability_zone")
 _INT_KEYS = ("host_subset_size", "max_io_ops_per_host", "max_instances_per_host", "max_attempts",
              "max_placement_results")
 _LIST_KEYS = ("isolated_images", "isolated_hosts")

@@ -479,22 +479,22 @@ class AggregateInstanceExtraSpecsFilter(Filter):
 
 
 def coerce_image_prop(name, value):
-    """The str() of an image property as ImageMetaProps holds it (None when unset/unknown)."""
+    """An image property as ImageMetaProps holds it (bool, int, canonical name, str; None when unset/unknown)."""
     kind = IMAGE_PROPERTY_TYPES.get(name)
     if kind is None or value is None:
         return None
     if kind == "bool":
         if isinstance(value, bool):
-            return str(value)
+            return value
         text = str(value).strip().lower()
         if text in ("1", "t", "true", "on", "y", "yes"):
-            return "True"
+            return True
         if text in ("0", "f", "false", "off", "n", "no"):
-            return "False"
+            return False
         raise NovaRaises("invalid boolean %r for %s" % (value, name))
     if kind == "int":
         try:
-            return str(int(value))
+            return int(value)
         except (TypeError, ValueError):
             raise NovaRaises("invalid integer %r for %s" % (value, name)) from None
     if kind == "arch":
@@ -530,7 +530,8 @@ class AggregateImagePropertiesIsolation(Filter):
                 prop = coerce_image_prop(key, self.props.get(key))
             except NovaRaises as exc:
                 return C.cell(C.ERROR, "image property %s: %s" % (key, exc), C.STATIC, "bad image property")
-            if prop and prop not in options:
+            # Nova: `if prop and str(prop) not in options` (False and 0 never constrain)
+            if prop and str(prop) not in options:
                 return self.failed("image %s=%s but the host's aggregates require %s" % (
                     key, prop, ",".join(sorted(options))))
             if prop:

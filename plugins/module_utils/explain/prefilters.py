@@ -246,14 +246,22 @@ def build(ctx):
     result = []
     if conf["limit_tenants_to_placement_aggregate"]:
         result.append(TenantAggregate(ctx))
-    result.append(AvailabilityZone(ctx))
+    major = conf["nova_major"]
+    if major >= 28 or conf["query_placement_for_availability_zone"]:
+        result.append(AvailabilityZone(ctx))
+    elif req["availability_zone"]:
+        result.append(C.ConstantCheck(
+            "prefilter:availability_zone", "map_az_to_placement_aggregate",
+            C.ok("not applied before 2023.2 unless query_placement_for_availability_zone; "
+                 "AvailabilityZoneFilter checks the AZ"), stage="prefilter"))
     if req["forced_host"] or req["forced_node"]:
         result.append(ForcedHost(ctx))
     if conf["query_placement_for_image_type_support"] and not req["is_bfv"] and req["image"].get("disk_format"):
         trait = "COMPUTE_IMAGE_TYPE_%s" % str(req["image"]["disk_format"]).upper()
         result.append(RequiredRootTrait("prefilter:image_type", "require_image_type_support", [trait],
                                         why="image disk_format %s" % req["image"]["disk_format"]))
-    result.append(ComputeStatus(ctx))
+    if major >= 20:  # compute_status_filter appeared in Train
+        result.append(ComputeStatus(ctx))
     if conf["enable_isolated_aggregate_filtering"]:
         result.append(IsolatedAggregates(ctx, req["placement"]["required_traits"]))
     if conf["image_metadata_prefilter"]:

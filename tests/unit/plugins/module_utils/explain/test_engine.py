@@ -251,3 +251,16 @@ def test_bad_scheduler_and_snapshot():
         engine.explain(B.snapshot([B.host("a")]), {"flavor": B.flavor()}, scheduler={"max_io_ops_per_host": "x"})
     with pytest.raises(ExplainError, match="snapshot_version"):
         engine.explain({"snapshot_version": 9, "hosts": []}, {"flavor": B.flavor()})
+
+
+def test_old_release_uses_availability_zone_filter_not_the_prefilter():
+    aggs = [B.aggregate(1, "r1", ["a"], az="az1"), B.aggregate(2, "r2", ["b"], az="az2")]
+    snap = B.snapshot([B.host("a", az="az1", aggregates=[1]), B.host("b", az="az2", aggregates=[2])], aggs,
+                      release="Stein")
+    out = engine.explain(snap, {"flavor": B.flavor(), "availability_zone": "az1"})
+    assert out["valid_hosts"] == ["a"]
+    b = out["hosts"][1]
+    assert b["checks"]["prefilter:availability_zone"]["verdict"] == "pass"
+    assert b["checks"]["filter:AvailabilityZoneFilter"]["verdict"] == "fail"
+    assert "filter:RetryFilter" in b["checks"] and "prefilter:compute_status" not in b["checks"]
+    assert out["summary"].endswith("1 wrong AZ (AvailabilityZoneFilter); -> a")

@@ -12,6 +12,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
 CACHE="${STACKOPS_MOLECULE_CACHE:-$REPO/.cache/molecule}"
+mkdir -p "$CACHE"
 SUITE="bookworm"
 BASE_PACKAGES="systemd,systemd-sysv,python3,dbus,iproute2,ca-certificates"
 
@@ -32,11 +33,22 @@ apt_mirror() {
     echo "$uri"
 }
 
+build_base() {  # $1: image name
+    local rootfs="$CACHE/rootfs-$BASE_HASH"
+    rm -rf "$rootfs"; mkdir -p "$rootfs"
+    debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$rootfs" "$MIRROR" \
+        > "$CACHE/debootstrap.log" 2>&1 || { tail -n 30 "$CACHE/debootstrap.log" >&2; return 1; }
+    # debootstrap leaves no /etc/hosts; containers run with --no-hosts, so give them one.
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$rootfs/etc/hosts"
+    : > "$rootfs/etc/hostname"
+    tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' - "$1" >/dev/null 2>&1
+    rm -rf "$rootfs"
+}
+
 MIRROR="$(apt_mirror)"
-# The mirror is deliberately NOT part of the hash: the same inputs from another mirror give the
-# same image.
-BASE_HASH="$(printf '%s\n%s\n%s\n' "$SUITE" "$BASE_PACKAGES" "$(sha256sum "$0" | cut -c1-64)" \
-             | sha256sum | cut -c1-12)"
+# Content hashes of the build inputs. The mirror is deliberately NOT part of them: the same
+# inputs from another mirror give the same image.
+BASE_HASH="$(printf '%s\n%s\n%s\n' "$SUITE" "$BASE_PACKAGES" "$(declare -f build_base)" | sha256sum | cut -c1-12)"
 BASE_IMAGE="localhost/stackops-nova-base:$BASE_HASH"
 HOST_HASH="$(cat "$HERE/Containerfile.nova-compute" <(echo "$BASE_IMAGE") | sha256sum | cut -c1-12)"
 HOST_IMAGE="localhost/stackops-nova-testhost:$HOST_HASH"
@@ -46,15 +58,7 @@ if podman image exists "$BASE_IMAGE"; then
 else
     log "building base image $BASE_IMAGE with debootstrap from $MIRROR"
     start=$(date +%s)
-    rootfs="$CACHE/rootfs-$BASE_HASH"
-    rm -rf "$rootfs"; mkdir -p "$rootfs"
-    debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$rootfs" "$MIRROR" \
-        > "$CACHE/debootstrap.log" 2>&1 || { tail -n 30 "$CACHE/debootstrap.log" >&2; exit 1; }
-    # debootstrap leaves no /etc/hosts; containers run with --no-hosts, so give them one.
-    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$rootfs/etc/hosts"
-    : > "$rootfs/etc/hostname"
-    tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' - "$BASE_IMAGE" >/dev/null
-    rm -rf "$rootfs"
+    build_base "$BASE_IMAGE"
     log "base image built in $(( $(date +%s) - start )) s"
 fi
 
@@ -68,5 +72,11 @@ else
         || { tail -n 40 "$CACHE/build-testhost.log" >&2; exit 1; }
     log "test-host image built in $(( $(date +%s) - start )) s"
 fi
+
+# Older builds of these images (other content hashes) only take disk space: drop them.
+for repo in localhost/stackops-nova-testhost localhost/stackops-nova-base; do
+    podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$repo" 2>/dev/null \
+        | grep -v -x -e "$HOST_IMAGE" -e "$BASE_IMAGE" | xargs -r podman rmi -f >/dev/null 2>&1 || true
+done
 
 echo "$HOST_IMAGE"

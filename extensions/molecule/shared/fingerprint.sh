@@ -4,6 +4,9 @@ for f in /etc/nova/nova.conf /etc/hosts /etc/libvirt/libvirtd.conf /etc/libvirt/
   if [ -e "$f" ]; then echo "$f $(sha256sum < "$f" | cut -c1-64) $(stat -c '%U:%G:%a' "$f")"; else echo "$f absent"; fi
 done
 ls /etc/nova/ | sed 's/^/nova-dir: /'
-for u in libvirtd.service libvirtd.socket libvirtd-tcp.socket nova-compute.service nova-scheduler.service; do
+for u in libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket nova-compute.service nova-scheduler.service; do
   echo "$u enabled=$(systemctl is-enabled $u 2>/dev/null) active=$(systemctl is-active $u 2>/dev/null) pid=$(systemctl show -p MainPID --value $u 2>/dev/null)"
 done
+# libvirtd.service itself is socket-activated and exits after 120 s idle (--timeout 120), so its
+# running state says nothing about the roles; its enablement and the sockets above do.
+echo "libvirtd.service enabled=$(systemctl is-enabled libvirtd.service 2>/dev/null)"

@@ -279,12 +279,25 @@ def test_bad_input(cloud, tmp_path, conn):
                                         availability_zone="good") for _ in range(2)]
     try:
         missing = str(tmp_path / "no-such.log")
-        unknown, clash, badpath, badtext = run_tasks(cloud, tmp_path, [
+        unknown, clash, badpath, badtext, other_req, records = run_tasks(cloud, tmp_path, [
             {"stackops.nova.server_history": {"cloud": "minicloud", "server": "no-such-server", "all_projects": True}},
             {"stackops.nova.server_history": {"cloud": "minicloud", "server": "twin", "all_projects": True}},
             {"stackops.nova.server_history": {"cloud": "minicloud", "server": "doomed3", "log_paths": [missing]}},
             {"stackops.nova.server_history": {"cloud": "minicloud", "server": "doomed3", "log_text": {"a": 1}}},
+            {"stackops.nova.server_history": {"cloud": "minicloud", "server": "giant", "all_projects": True,
+                                              "request_id": "req-00000000-0000-4000-8000-000000000000"}},
+            {"stackops.nova.server_history": {"cloud": "minicloud", "server": "giant", "all_projects": True,
+                                              "log_paths": [cloud.log_dir], "include_records": True}},
         ])
+        # request_id selects one request (none here); include_records returns what was matched
+        assert not other_req.get("failed") and other_req["requests"] == []
+        assert "no instance action found" in other_req["summary"]
+        giant = records["server"]["id"]
+        rids = {r["request_id"] for r in records["requests"]}
+        assert records["records"] and all(
+            r["request_id"] in rids or r["global_request_id"] in rids or giant in (r["instance"] or "") + r["message"]
+            for r in records["records"])
+        assert any(r["message"].startswith("Got no allocation candidates") for r in records["records"])
         assert unknown["failed"] and unknown["msg"].startswith("server: no server named or with id 'no-such-server'")
         assert clash["failed"] and clash["msg"].startswith("server: 2 servers are named 'twin'")
         assert all(t.id in clash["msg"] for t in twins)

@@ -36,7 +36,7 @@ description:
     a snapshot and an inline O(flavor) no cloud is contacted at all.
   - The engine is pure Python over the snapshot; it makes no change anywhere.
 author:
-  - stackops.nova developers
+  - stackops.nova developers (@stackops)
 options:
   flavor:
     description:

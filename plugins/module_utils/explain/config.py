@@ -143,8 +143,8 @@ def normalize_scheduler(config, nova_release=None):
     result = dict(DEFAULTS)
     result["nova_release"] = release
     result["nova_major"] = major if major is not None else releases.LATEST_MAJOR
-    known = set(DEFAULTS) | set(DEFAULT_WEIGHTS) | {"enabled_filters", "weights", "weight_classes",
-                                                     "nova_release", "available_filters"}
+    extra = {"enabled_filters", "weights", "weight_classes", "nova_release", "available_filters"}
+    known = set(DEFAULTS) | set(DEFAULT_WEIGHTS) | extra
     unknown = sorted(k for k in config if k not in known)
     result["ignored_options"] = unknown
     for key in DEFAULTS:

@@ -126,7 +126,7 @@ def evaluate_matrix(cloud, ctx, checks, hosts=None):
                 cache[key] = found
             column.append(found)
         columns.append(column)
-    return [list(row) for row in zip(*columns)] if columns else [[] for _ in hosts]
+    return [list(row) for row in zip(*columns)] if columns else [[] for _host in hosts]
 
 
 def _primary(cells):

@@ -663,8 +663,8 @@ class IsolatedHostsFilter(Filter):
             passes = image_isolated == host_isolated
         else:
             passes = (not image_isolated) or host_isolated
-        text = "image %s isolated; host %s isolated" % ("is" if image_isolated else "not",
-                                                         "is" if host_isolated else "not")
+        text = "image %s isolated; host %s isolated" % (
+            "is" if image_isolated else "not", "is" if host_isolated else "not")
         return C.ok(text) if passes else self.failed(text)
 
 
@@ -986,8 +986,8 @@ class DiskFilter(_LegacyCapacity):
         ratio = self.ratio(host, ctx)
         limit = total_mb * ratio
         usable = limit - (total_mb - free_mb)
-        text = "needs %d MB; limit %dx%g=%g, used %d -> usable %g" % (wanted, total_mb, ratio, limit,
-                                                                       total_mb - free_mb, usable)
+        text = "needs %d MB; limit %dx%g=%g, used %d -> usable %g" % (
+            wanted, total_mb, ratio, limit, total_mb - free_mb, usable)
         return C.ok(text) if usable >= wanted else self.failed(text)
 
 

@@ -23,8 +23,8 @@ def summary_line(report):
     if req["count"] > 1 and not report["fits"]:
         failed = report.get("failed_instance") or {}
         why = ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in failed.get("reasons", []))
-        text += "; only %d of %d instances placed%s" % (report["placed"], req["count"],
-                                                       (" (then %s)" % why) if why else "")
+        then = (" (then %s)" % why) if why else ""
+        text += "; only %d of %d instances placed%s" % (report["placed"], req["count"], then)
     elif report["fits"] and report["placements"]:
         hosts = []
         for p in report["placements"]:

@@ -52,7 +52,7 @@ WEIGHERS = (
     ("DiskWeigher", "disk_weight_multiplier", lambda h, c, s: _free_disk(h, s), None),
     ("IoOpsWeigher", "io_ops_weight_multiplier", lambda h, c, s: (h.num_io_ops or 0) + _placed(h, s), None),
     ("ServerGroupSoftAffinityWeigher", "soft_affinity_weight_multiplier",
-     lambda h, c, s: _members(h, c, s), "soft-affinity"),
+     _members, "soft-affinity"),
     ("ServerGroupSoftAntiAffinityWeigher", "soft_anti_affinity_weight_multiplier",
      lambda h, c, s: -_members(h, c, s), "soft-anti-affinity"),
     ("BuildFailureWeigher", "build_failure_weight_multiplier", lambda h, c, s: h.failed_builds or 0, None),
@@ -93,7 +93,7 @@ def weigh(hosts, ctx, state=None, detail=False):
     if len(hosts) <= 1:
         return [(0.0, h, {}) for h in hosts]
     totals = [0.0] * len(hosts)
-    details = [dict() for _ in hosts] if detail else None
+    details = [{} for _host in hosts] if detail else None
     cache = {}
     group_policy = (ctx.req["group"] or {}).get("policy")
     for name, option, func, policy in ctx.weighers:

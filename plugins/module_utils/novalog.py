@@ -566,6 +566,20 @@ def exception_line(text):
     return lines[-1] if lines else None
 
 
+_SUMMARY = re.compile(r":? ?: (?:[A-Za-z_]\w*\.)+[A-Z]\w*: ")
+
+
+def strip_error_summary(text):
+    """Drop the ``: module.Exception: message`` that oslo.log appends to a WARNING+ line logged
+    while an exception is active (``error_summary``), when the line says something before it."""
+    if not text:
+        return text
+    m = _SUMMARY.search(text)
+    if m and m.start() > 0:
+        return text[:m.start()].rstrip()
+    return text
+
+
 def classify_error(text):
     """'max_retries' | 'no_valid_host' | 'rescheduled' | 'build_aborted' | 'error' for an error text."""
     if not text:
@@ -639,7 +653,7 @@ def classify(record):
             ev["reason"] = g["reason"]
         elif kind == "task_failed":
             ev["task"] = g["task"]
-            ev["error"] = g["error"].split("\n")[0]
+            ev["error"] = strip_error_summary(g["error"].split("\n")[0])
             ev["error_kind"] = classify_error(ev["error"])
         elif kind == "error_state":
             ev["state"] = g["state"]

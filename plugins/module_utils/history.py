@@ -719,7 +719,7 @@ def render_table(history):
         elif req["outcome"] == "max_retries":
             rows.append([len(rows) + 1, None, "-", "-", "MaxRetriesExceeded", req.get("final_error")])
         if rows:
-            lines.append(text_table(["attempt", "time", "host", "node", "result", "error"], rows))
+            lines.append(text_table(["attempt", "time", "host", "node", "result", "error"], rows, max_width=100))
         if sch and sch.get("filters"):
             lines.append("Filters of the failing scheduling pass (%s host(s) at start):"
                          % ("?" if sch.get("starting_hosts") is None else sch["starting_hosts"]))

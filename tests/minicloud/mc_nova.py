@@ -388,8 +388,10 @@ def _save_db_template(state_dir, cfg_):
             src.close()
             dst.close()
         os.rename(tmp, final)
-    except OSError as e:
+    except OSError as e:        # e.g. a concurrent start saved it first
         LOG.info('minicloud: nova DB template not saved: %s', e)
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _setup_databases(state_dir, cfg_):

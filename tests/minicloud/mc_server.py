@@ -70,10 +70,10 @@ def main():
     a = p.parse_args()
     state_dir = os.path.abspath(a.state_dir)
     cfg = _load(state_dir)
-    # `kill -USR1 PID` dumps every thread's stack to logs/SERVICE-threads.txt
+    # `kill -USR1 PID` dumps every thread's stack to run/SERVICE-threads.txt
     import faulthandler
     import signal
-    dump = open(os.path.join(state_dir, 'logs', '%s-threads.txt' % a.service),
+    dump = open(os.path.join(state_dir, 'run', '%s-threads.txt' % a.service),
                 'a')
     faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
     sys.argv = [sys.argv[0]]  # oslo.config parses sys.argv in places

@@ -264,3 +264,52 @@ def test_old_release_uses_availability_zone_filter_not_the_prefilter():
     assert b["checks"]["filter:AvailabilityZoneFilter"]["verdict"] == "fail"
     assert "filter:RetryFilter" in b["checks"] and "prefilter:compute_status" not in b["checks"]
     assert out["summary"].endswith("1 wrong AZ (AvailabilityZoneFilter); -> a")
+
+
+def _legacy(filters, host, flavor, release="Rocky", aggregates=(), hints=None):
+    snap = B.snapshot([host], aggregates, scheduler={"enabled_filters": filters}, release=release)
+    out = engine.explain(snap, {"flavor": flavor, "scheduler_hints": hints or {}}, relax=False)
+    return out["hosts"][0]["checks"]
+
+
+def test_legacy_core_filter_physical_and_ratio_limits():
+    # Rocky CoreFilter: fail if vcpus > physical; free = total x ratio - used
+    host = B.host("a", vcpu=8, used_vcpu=28, cpu_ratio=4.0)
+    assert _legacy(["CoreFilter"], host, B.flavor(vcpus=4))["filter:CoreFilter"]["verdict"] == "pass"  # 32-28=4
+    cell = _legacy(["CoreFilter"], host, B.flavor(vcpus=5))["filter:CoreFilter"]
+    assert cell["verdict"] == "fail" and cell["kind"] == "dynamic"
+    cell = _legacy(["CoreFilter"], B.host("b", vcpu=8), B.flavor(vcpus=9))["filter:CoreFilter"]
+    assert cell["kind"] == "static" and "more than the host's 8 physical" in cell["reason"]
+
+
+def test_legacy_disk_filter_counts_root_ephemeral_and_swap_in_mb():
+    host = B.host("a", disk=100, used_disk=60)  # usable (100x1.0 - 60) GB = 40960 MB
+    flavor = dict(B.flavor(disk=30), ephemeral=9, swap=1024)  # 1024 x 39 + 1024 = 40960
+    assert _legacy(["DiskFilter"], host, flavor)["filter:DiskFilter"]["verdict"] == "pass"
+    flavor["swap"] = 1025
+    assert _legacy(["DiskFilter"], host, flavor)["filter:DiskFilter"]["verdict"] == "fail"
+
+
+def test_legacy_aggregate_ram_filter_takes_the_smallest_aggregate_ratio():
+    aggs = [B.aggregate(1, "a1", ["a"], metadata={"ram_allocation_ratio": "2.0"}),
+            B.aggregate(2, "a2", ["a"], metadata={"ram_allocation_ratio": "1.5"})]
+    host = B.host("a", aggregates=[1, 2], ram=8192, reserved_ram=0, used_ram=8192, ram_ratio=1.0)
+    # limit 8192 x 1.5 = 12288, used 8192 -> usable 4096
+    checks = _legacy(["AggregateRamFilter", "RamFilter"], host, B.flavor(ram=4096), release="Stein",
+                     aggregates=aggs)
+    assert checks["filter:AggregateRamFilter"]["verdict"] == "pass"
+    assert checks["filter:RamFilter"]["verdict"] == "fail"  # the host's own ratio 1.0
+    checks = _legacy(["AggregateRamFilter"], host, B.flavor(ram=4097), release="Stein", aggregates=aggs)
+    assert checks["filter:AggregateRamFilter"]["verdict"] == "fail"
+
+
+def test_legacy_retry_filter_and_removal_notes_by_release():
+    host = B.host("a")
+    checks = _legacy(["RetryFilter"], host, B.flavor(), release="Ussuri", hints={"retry_hosts": ["a"]})
+    assert checks["filter:RetryFilter"]["verdict"] == "fail"
+    checks = _legacy(["RetryFilter", "AggregateCoreFilter"], host, B.flavor(), release="Victoria")
+    assert checks["filter:RetryFilter"]["verdict"] == "not_evaluated"
+    assert "conductor's alternate hosts" in checks["filter:RetryFilter"]["reason"]
+    assert checks["filter:AggregateCoreFilter"]["verdict"] == "not_evaluated"
+    checks = _legacy(["AvailabilityZoneFilter"], host, B.flavor(), release="2023.2")
+    assert "map_az_to_placement_aggregate" in checks["filter:AvailabilityZoneFilter"]["reason"]

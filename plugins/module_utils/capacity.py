@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.stackops.nova.plugins.module_utils import cpuset as _cpuset
+
 STANDARD_CLASSES = ("VCPU", "PCPU", "MEMORY_MB", "DISK_GB")
 
 INVENTORY_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
@@ -160,29 +162,19 @@ def headroom(resources, request):
 
 
 def _cpu_mask_count(mask, vcpus, what):
-    """Number of CPUs selected by a ``hw:cpu_dedicated_mask`` (``^`` form excludes)."""
+    """Number of dedicated CPUs of a ``hw:cpu_dedicated_mask``, as Nova's
+    ``get_dedicated_cpu_constraint`` computes it (``^`` form: all vCPUs but those)."""
     text = str(mask).strip()
-    if not text:
-        raise CapacityError("%s must not be empty" % what)
-    exclude = text.startswith("^")
-    if exclude:
-        text = text[1:]
-    selected = set()
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                low, high = (int(x) for x in part.split("-", 1))
-                if low > high:
-                    raise ValueError
-                selected.update(range(low, high + 1))
-            else:
-                selected.add(int(part))
-        except ValueError:
-            raise CapacityError("%s: bad CPU range %r in %r" % (what, part, mask)) from None
-    if exclude:
-        return len(set(range(vcpus)) - selected)
-    return len(selected)
+    spec = ("0-%d,%s" % (vcpus - 1, text)) if text.startswith("^") else text
+    try:
+        pcpus = _cpuset.parse_cpu_spec(spec)
+    except _cpuset.CpuSpecError as exc:
+        raise CapacityError("%s: %s" % (what, exc)) from None
+    if not pcpus or len(pcpus & set(range(min(vcpus, _cpuset.MAX_CPU_INDEX + 1)))) >= vcpus:
+        raise CapacityError("%s must leave at least one dedicated and one shared vCPU, got %r" % (what, mask))
+    if min(pcpus) < 0 or max(pcpus) >= vcpus:
+        raise CapacityError("%s names vCPUs the flavor does not have (it has %d), got %r" % (what, vcpus, mask))
+    return len(pcpus)
 
 
 def _flag(value):

@@ -15,6 +15,18 @@ class CpuSpecError(ValueError):
     """A CPU set specification Nova would refuse, or one that does not fit the host."""
 
 
+# Nova itself has no bound and builds the whole set, so "0-9999999999" costs it (and would
+# cost us) tens of GB. No host has this many CPUs: refuse larger indexes before building sets.
+MAX_CPU_INDEX = 65535
+
+
+def _bounded(value, rule):
+    if value > MAX_CPU_INDEX:
+        raise CpuSpecError("CPU index %d in %r is beyond any host (the largest accepted is %d)"
+                           % (value, rule, MAX_CPU_INDEX))
+    return value
+
+
 def parse_cpu_spec(spec):
     """Return the set of CPU indexes of ``spec`` as Nova computes it; raise CpuSpecError."""
     if not isinstance(spec, str):
@@ -37,17 +49,20 @@ def parse_cpu_spec(spec):
                 raise CpuSpecError("Invalid range expression %r" % rule) from None
             if start > end:
                 raise CpuSpecError("Invalid range expression %r" % rule)
+            _bounded(end, rule)
             (exclude if reject else include).update(range(start, end + 1))
         elif rule[0] == "^":
             try:
-                exclude.add(int(rule[1:].strip()))
+                index = int(rule[1:].strip())
             except ValueError:
                 raise CpuSpecError("Invalid exclusion expression %r" % rule) from None
+            exclude.add(_bounded(index, rule))
         else:
             try:
-                include.add(int(rule))
+                index = int(rule)
             except ValueError:
                 raise CpuSpecError("Invalid inclusion expression %r" % rule) from None
+            include.add(_bounded(index, rule))
     return include - exclude
 
 

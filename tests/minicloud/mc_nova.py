@@ -296,9 +296,10 @@ def _define_driver():
             # catches per hypervisor after logging a traceback per RPC call.
             up = int(time.time() - _PROCESS_START) + 86400 * 42
             days, rest = divmod(up, 86400)
-            return ' %s up %d days, %2d:%02d,  0 users,  load average: ' \
-                '0.08, 0.05, 0.01' % (time.strftime('%H:%M:%S'), days,
-                                     rest // 3600, rest % 3600 // 60)
+            fmt = (' %s up %d days, %2d:%02d,  0 users,  load average: '
+                   '0.08, 0.05, 0.01')
+            return fmt % (time.strftime('%H:%M:%S'), days, rest // 3600,
+                          rest % 3600 // 60)
 
         def spawn(self, context, instance, image_meta, injected_files,
                   admin_password, allocations, network_info=None,

@@ -64,5 +64,5 @@ build: venv
 	mkdir -p .build/dist && $(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
 
 clean:
-	-$(BIN)/python tests/minicloud/minicloudctl stop-all --state-root $(CURDIR)/.cache/minicloud 2>/dev/null
+	-$(BIN)/python tests/minicloud/minicloudctl stop-all --state-root $(CURDIR)/.cache 2>/dev/null
 	rm -rf .build .cache

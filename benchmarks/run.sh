@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make benchmarks: every benchmark, each measuring us against the alternative in the same run.
+# Results go to benchmarks/results/ (not committed); docs/performance.md holds the reported figures.
+# Not part of make test: benchmarks measure, they do not pass or fail on timings.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+out="$root/benchmarks/results"
+mkdir -p "$out"
+export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections" ANSIBLE_CONFIG="$root/tests/ansible.cfg"
+export OS_NOVA_DISABLE_EVENTLET_PATCHING=1
+
+echo "== explain engine vs Nova's filter pass (1,000 and 10,000 hosts)"
+.venv/bin/python benchmarks/explain_bench.py --hosts 1000,10000 --repeat 5 --json "$out/explain.json"
+
+echo "== log parsing (200 MB generated from real formatter output)"
+.venv/bin/python benchmarks/history_parse.py --mb 200 > "$out/history.txt"
+cat "$out/history.txt"
+
+echo "== hypervisor_info vs the sequential openstack CLI on a 200-hypervisor minicloud"
+.venv/bin/python benchmarks/facts_bench.py --port-base 19000 | tee "$out/facts.txt"

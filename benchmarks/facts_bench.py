@@ -145,7 +145,7 @@ def openstack(args, env):
     return json.loads(out)
 
 
-def cli_way(clouds_yaml, counter, limit=None):
+def cli_way(clouds_yaml, counter, limit=None, budget=None):
     env = env_for(clouds_yaml, counter)
     counter.reset()
     start = time.monotonic()
@@ -164,7 +164,12 @@ def cli_way(clouds_yaml, counter, limit=None):
     names = sorted(ids)
     if limit:
         names = names[:limit]
-    for name in names:
+    for index, name in enumerate(names):
+        if budget and time.monotonic() - start > budget:
+            log("CLI way: time budget of %d s spent after %d of %d providers" % (budget, index, len(names)))
+            break
+        if index and index % 20 == 0:
+            log("CLI way: %d of %d providers after %.0f s" % (index, len(names), time.monotonic() - start))
         uuid = ids[name]
         inventory = openstack(["resource", "provider", "inventory", "list", uuid], env)
         usage = openstack(["resource", "provider", "usage", "show", uuid], env)
@@ -230,6 +235,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of our way (the median is reported)")
     parser.add_argument("--cli-limit", type=int, default=0,
                         help="only this many providers the CLI way (0 = all; the rest is not extrapolated)")
+    parser.add_argument("--cli-budget", type=int, default=0,
+                        help="stop the CLI way after this many seconds (0 = no limit); the report then "
+                             "gives the measured part and a linear extrapolation, marked as such")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "facts.json"))
     args = parser.parse_args()
 
@@ -257,7 +265,8 @@ def main():
                 % (i + 1, wall, reqs["requests"]))
         hosts = len(result["hypervisors"])
         log("the CLI way, sequentially (this takes a while) ...")
-        cli_wall, cli_reqs, cli_data, commands, cli_hosts = cli_way(clouds_yaml, counter, args.cli_limit or None)
+        cli_wall, cli_reqs, cli_data, commands, cli_hosts = cli_way(clouds_yaml, counter, args.cli_limit or None,
+                                                                   args.cli_budget or None)
         log("CLI way: %.1f s, %d commands, %d requests" % (cli_wall, commands, cli_reqs["requests"]))
         compared, diffs = compare(result, cli_data)
         ours_median = statistics.median(r["seconds"] for r in ansible_runs)
@@ -275,7 +284,13 @@ def main():
                              "median_seconds": statistics.median(r["seconds"] for r in library_runs)},
             "cli": {"seconds": round(cli_wall, 2), "commands": commands, "providers": len(cli_data),
                     "hypervisors_listed": cli_hosts, **cli_reqs},
-            "speedup_vs_ansible_playbook": round(cli_wall / ours_median, 1),
+            "cli_complete": len(cli_data) == cli_hosts,
+            "cli_extrapolated_seconds_for_all": (None if len(cli_data) == cli_hosts else
+                                                 round(cli_wall * (2 * cli_hosts + 1) / max(1, commands), 1)),
+            "speedup_vs_ansible_playbook": round(cli_wall / ours_median, 1) if len(cli_data) == cli_hosts else None,
+            "speedup_vs_ansible_playbook_extrapolated": (None if len(cli_data) == cli_hosts else
+                                                         round(cli_wall * (2 * cli_hosts + 1) / max(1, commands)
+                                                               / ours_median, 1)),
             "values_compared": compared,
             "differences": diffs[:50],
             "same_numbers": not diffs,
@@ -286,7 +301,8 @@ def main():
         with open(args.out, "w") as handle:
             json.dump(report, handle, indent=2, sort_keys=True)
         print(json.dumps({k: report[k] for k in ("hypervisors", "speedup_vs_ansible_playbook", "same_numbers",
-                                                 "values_compared")}, sort_keys=True))
+                                                 "values_compared", "cli_complete",
+                                                 "speedup_vs_ansible_playbook_extrapolated")}, sort_keys=True))
         print("ours (ansible-playbook, median of %d): %.2f s, %d requests"
               % (len(ansible_runs), ours_median, ansible_runs[-1]["requests"]))
         print("ours (library call):                 %.2f s, %d requests"

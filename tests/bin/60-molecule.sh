@@ -66,10 +66,12 @@ for s in $scenarios; do
     total=$(( $(date +%s) - start ))
     # Per-action durations: time between molecule's consecutive "<scenario> ➜ <action>: Executed" lines.
     actions=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk -v t0="$start" '
-        /➜ [a-z_]+: .*Executed/ {
+        /(INFO|WARNING|ERROR) +[a-z_]+ ➜ [a-z_]+: .*Executed/ {
             match($0, /➜ [a-z_]+:/); a = substr($0, RSTART + 4, RLENGTH - 5)
             if (a == last_a) next
-            printf "%s%s %ds", sep, a, $1 - (last_t ? last_t : t0); sep = ", "; last_t = $1; last_a = a
+            d = $1 - (last_t ? last_t : t0); last_t = $1; last_a = a
+            if (a == "cleanup" || a == "dependency") next
+            printf "%s%s %ds", sep, a, d; sep = ", "
         }')
     summary+=("$s: $result in ${total} s ($actions)")
 done

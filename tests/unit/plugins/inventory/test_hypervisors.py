@@ -139,3 +139,15 @@ def test_errors_are_parser_errors_with_the_message(tmp_path, monkeypatch):
     obj = inventory_loader.get("stackops.nova.hypervisors")
     with pytest.raises(AnsibleParserError, match="stackops.nova.hypervisors: could not connect to the cloud 'nope'"):
         obj.parse(InventoryData(), DataLoader(), str(path), cache=False)
+
+
+def test_cache_serves_the_second_parse(tmp_path, fake_cloud):
+    config = ("plugin: stackops.nova.hypervisors\ncache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+              "cache_connection: %s\ncache_timeout: 600\n" % (tmp_path / "cache"))
+    inv = load(tmp_path, config)
+    assert "c1" in inv.get_groups_dict()["nova_compute"]
+    gathers = len([c for c in fake_cloud if c[0] == "gather"])
+    inv = load(tmp_path, config)
+    assert sorted(inv.get_groups_dict()["nova_az_az1"]) == ["c1", "c2"]
+    assert len([c for c in fake_cloud if c[0] == "gather"]) == gathers  # served from the cache
+    assert list((tmp_path / "cache").iterdir())

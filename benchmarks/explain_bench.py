@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: the explain engine's full host x check matrix vs Nova's own filter pass.
 
 Builds a synthetic cloud (N hosts, a realistic mix: 4 hardware classes, racks as host
@@ -113,7 +112,7 @@ REQUEST = {
 def best_of(func, repeat):
     times = []
     result = None
-    for _ in range(repeat):
+    for _unused in range(repeat):
         t0 = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - t0)

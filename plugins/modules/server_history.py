@@ -241,7 +241,7 @@ def expand_log_paths(paths):
     """Every file named by the paths (files, directories walked, globs); ValueError names a bad path."""
     files = []
     for raw in paths or []:
-        path = os.path.expanduser(str(raw))
+        path = str(raw)  # the option is of type path: ~ is already expanded
         if any(ch in path for ch in "*?["):
             matched = sorted(glob.glob(path))
             if not matched:

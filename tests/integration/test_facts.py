@@ -78,7 +78,7 @@ def run_module(cloud, tmp_path, module, args):
         ]}]))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return json.loads(out.read_text()), proc.stdout
 
@@ -199,19 +199,21 @@ def test_booting_raises_used_by_the_flavor_amounts(conn):
 
 
 def test_filters_select_and_empty_matches_do_not_fail(cloud, tmp_path, conn):
-    names = lambda snap: sorted(h["nodename"] for h in snap["hosts"])  # noqa: E731
+    def names(snap):
+        return sorted(h["nodename"] for h in snap["hosts"])
+
     assert names(snapshot(conn, host="f?1")) == ["fa1", "fb1"]
     assert names(snapshot(conn, host="fm")) == ["fm-n0001", "fm-n0002"]
     assert names(snapshot(conn, aggregate="az-a")) == ["fa1", "fa2"]
     assert names(snapshot(conn, availability_zone="az-b")) == ["fb1", "fd", "fm-n0001", "fm-n0002"]
     assert names(snapshot(conn, service_status="disabled")) == ["fb1"]
     assert names(snapshot(conn, service_status="enabled", availability_zone="az-a", aggregate="fast")) == ["fa1"]
-    result, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"]})
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"]})
     assert not result.get("failed") and result["hypervisors"] == [] and result["totals"] == {}
 
 
 def test_headroom_matches_what_actually_boots(cloud, tmp_path, conn):
-    result, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.fill"})
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.fill"})
     assert not result.get("failed"), result
     room = result["headroom"]
     per_host = {h["nodename"]: h for h in room["hosts"]}
@@ -239,7 +241,7 @@ def test_headroom_matches_what_actually_boots(cloud, tmp_path, conn):
             placed[node] = placed.get(node, 0) + 1
         assert placed == {n: per_host[n]["fits"] for n in NODES if per_host[n]["fits"]}
         # and now the module predicts 0 more
-        again, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.fill"})
+        again, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.fill"})
         assert again["headroom"]["total"] == 0
     finally:
         delete_all(conn, booted)
@@ -248,14 +250,14 @@ def test_headroom_matches_what_actually_boots(cloud, tmp_path, conn):
 def test_pinned_flavor_pcpu_request_and_novas_vcpu_fallback(cloud, tmp_path, conn):
     # No host reports PCPU. Nova asks placement for PCPU *and*, by default, for the same request
     # with VCPU ([workarounds] disable_fallback_pcpu_query=false), so the flavor boots on VCPU.
-    strict, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
-                                                               "pcpu_fallback": False, "host": ["fa1"]})
+    strict, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
+                                                                      "pcpu_fallback": False, "host": ["fa1"]})
     room = strict["headroom"]
     assert room["request"]["resources"] == {"PCPU": 2, "MEMORY_MB": 512, "DISK_GB": 1}
     assert room["request"]["fallback"]["resources"] == {"VCPU": 2, "MEMORY_MB": 512, "DISK_GB": 1}
     assert room["total"] == 0 and room["hosts"][0]["limited_by"] == "PCPU"
-    result, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
-                                                               "host": ["fa1"]})
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
+                                                                      "host": ["fa1"]})
     fa1 = result["headroom"]["hosts"][0]
     assert (fa1["count"], fa1["limited_by"]) == (4, "VCPU")  # VCPU (4-0)x2.0=8 -> 4
     server, fault = boot(conn, "facts-pinned", "f.pinned", availability_zone="az-a:fa1")
@@ -269,11 +271,11 @@ def test_pinned_flavor_pcpu_request_and_novas_vcpu_fallback(cloud, tmp_path, con
 
 def test_inline_flavor_respects_max_unit(cloud, tmp_path):
     # 9 vCPUs exceed every VCPU max_unit (the largest host has 8): nothing fits, even on empty hosts
-    result, _ = run_module(cloud, tmp_path, "hypervisor_info", {
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
         "cloud": "minicloud", "flavor": {"vcpus": 9, "ram": 64, "disk": 1}, "servers": False,
         "server_groups": False})
     assert result["headroom"]["total"] == 0 and all(h["count"] == 0 for h in result["headroom"]["hosts"])
-    small, _ = run_module(cloud, tmp_path, "hypervisor_info", {
+    small, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
         "cloud": "minicloud", "flavor": {"vcpus": 1, "ram": 512, "disk": 1}, "host": ["fa1"]})
     fa1 = small["headroom"]["hosts"][0]
     # fa1 empty: VCPU 8, MEMORY_MB 7168/512=14, DISK_GB 100 -> 8, limited by VCPU at ratio 2.0
@@ -305,8 +307,8 @@ def test_placement_unreachable_returns_novas_part_with_a_warning(cloud, tmp_path
     clouds["clouds"]["noplacement"] = entry
     extra = tmp_path / "clouds.yaml"
     extra.write_text(yaml.safe_dump(clouds))
-    result, _ = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": {
-        k: v for k, v in entry.items()}, "flavor": "f.fill"})
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": dict(entry.items()),
+                                                                      "flavor": "f.fill"})
     assert not result.get("failed"), result
     hosts = by_node(result["hypervisors"])
     assert sorted(hosts) == sorted(NODES)
@@ -347,7 +349,7 @@ def inventory(cloud, tmp_path, config):
     path = tmp_path / "test.nova_hypervisors.yml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list"],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
 
@@ -368,9 +370,9 @@ def members(data, group):
 
 
 def test_inventory_groups_hostvars_and_down_host(cloud, tmp_path):
-    data, _ = inventory(cloud, tmp_path, {"plugin": "stackops.nova.hypervisors", "cloud": "minicloud",
-                                          "keyed_groups": [{"key": "nova.availability_zone", "prefix": "zone"}],
-                                          "compose": {"vcpu_free": "nova.resources.VCPU.free"}})
+    data, _unused = inventory(cloud, tmp_path, {"plugin": "stackops.nova.hypervisors", "cloud": "minicloud",
+                                                "keyed_groups": [{"key": "nova.availability_zone", "prefix": "zone"}],
+                                                "compose": {"vcpu_free": "nova.resources.VCPU.free"}})
     assert members(data, "nova_status_disabled") == ["fb1"]
     assert members(data, "nova_status_enabled") == ["fa1", "fa2", "fd", "fm"]
     assert members(data, "nova_az_az_a") == ["fa1", "fa2"] and members(data, "nova_aggregate_fast") == ["fa1"]
@@ -391,9 +393,9 @@ def test_inventory_groups_hostvars_and_down_host(cloud, tmp_path):
     cloud.compute_stop("fd")
     try:
         cloud.wait_for_service_state("fd", "down", timeout=60)
-        data, _ = inventory(cloud, tmp_path, {"plugin": "stackops.nova.hypervisors", "cloud": "minicloud",
-                                              "placement": False, "use_host_ip": False,
-                                              "service_state": "down"})
+        data, _unused = inventory(cloud, tmp_path, {"plugin": "stackops.nova.hypervisors", "cloud": "minicloud",
+                                                    "placement": False, "use_host_ip": False,
+                                                    "service_state": "down"})
         assert members(data, "nova_compute") == ["fd"] and members(data, "nova_state_down") == ["fd"]
         assert "ansible_host" not in data["_meta"]["hostvars"]["fd"]
         assert plain(data["_meta"]["hostvars"]["fd"])["nova"]["resources"] == {}
@@ -407,7 +409,7 @@ def test_inventory_errors_are_clear(cloud, tmp_path):
     path.write_text("plugin: stackops.nova.hypervisors\ncloud: no-such-cloud\n")
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list"],
                           env=dict(ansible_env(cloud), ANSIBLE_INVENTORY_UNPARSED_FAILED="1"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode != 0
     assert "stackops.nova.hypervisors: could not connect to the cloud 'no-such-cloud'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -419,7 +421,7 @@ def test_usage_info_quotas_and_tenant_usage(cloud, tmp_path, conn):
     server, fault = boot(conn, "facts-usage", "f.fill", availability_zone="az-a")
     try:
         assert fault is None
-        result, _ = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "all_projects": True})
+        result, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "all_projects": True})
         assert not result.get("failed"), result
         projects = {p["name"]: p for p in result["projects"]}
         assert {"admin", "demo"} <= set(projects)
@@ -433,18 +435,18 @@ def test_usage_info_quotas_and_tenant_usage(cloud, tmp_path, conn):
         assert result["totals"]["server_hours"] >= admin["usage"]["server_hours"]
         assert result["period"]["hours"] == 720.0
 
-        one, _ = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "project": "admin",
-                                                             "detailed": True, "quotas": False})
+        one, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "project": "admin",
+                                                                  "detailed": True, "quotas": False})
         servers = one["projects"][0]["usage"]["servers"]
         assert server.id in [s["id"] for s in servers] and "quotas" not in one["projects"][0]
     finally:
         delete_all(conn, [server])
     bad, output = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "project": "no-such-project"})
     assert bad["failed"] and "project 'no-such-project' was not found" in bad["msg"]
-    bad, _ = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "start": "2026-12-01",
-                                                        "end": "2026-11-01"})
+    bad, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "start": "2026-12-01",
+                                                              "end": "2026-11-01"})
     assert bad["failed"] and "start (2026-12-01T00:00:00) must be before end" in bad["msg"]
-    bad, _ = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud-demo", "all_projects": True})
+    bad, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud-demo", "all_projects": True})
     assert bad["failed"] and "needs the admin role" in bad["msg"] and "403" in bad["msg"]
 
 

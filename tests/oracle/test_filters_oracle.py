@@ -137,7 +137,7 @@ spec_values_num = st.sampled_from([">= 1024", "= 4", "== 8002000", "!= 0", "<= 1
 @st.composite
 def extra_specs(draw):
     specs = {}
-    for _ in range(draw(st.integers(0, 3))):
+    for _unused in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(["cap_str", "cap_num", "agg_str", "agg_num", "other", "bits"]))
         if kind == "cap_str":
             key = draw(st.sampled_from(["hypervisor_type", "capabilities:hypervisor_type", "nodename", "host_ip",

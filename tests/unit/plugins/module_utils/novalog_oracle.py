@@ -235,7 +235,7 @@ def generate(variant="default"):
                     break
                 if attempt < len(HOSTS):
                     nxt = HOSTS[attempt]
-                    alts = [h for h in HOSTS[attempt + 1:]]
+                    alts = list(HOSTS[attempt + 1:])
                     conductor_manager.LOG.debug(
                         template("conductor/manager.py", "Selected host: %s; Selected node")[1],
                         nxt[0], nxt[1], alts, instance=inst)

@@ -80,8 +80,11 @@ def test_hypervisor_without_service_and_service_without_node_are_warned():
 
 
 def test_select_hosts_filters_and_empty_matches():
-    hosts, _ = build()
-    names = lambda sel: sorted({h["nodename"] for h in sel})  # noqa: E731
+    hosts, _unused = build()
+
+    def names(sel):
+        return sorted({h["nodename"] for h in sel})
+
     assert names(f.select_hosts(hosts, AGGREGATES, host="node-*")) == ["node-a", "node-b"]
     assert names(f.select_hosts(hosts, AGGREGATES, host=["ironic"])) == ["node-a", "node-b"]
     assert names(f.select_hosts(hosts, AGGREGATES, availability_zone="az1")) == ["c1"]
@@ -96,7 +99,7 @@ def test_select_hosts_filters_and_empty_matches():
 
 
 def test_match_providers_by_uuid_or_by_name_for_old_microversions():
-    hosts, _ = build()
+    hosts, _unused = build()
     providers = [{"uuid": U1, "name": "c1"}, {"uuid": U2, "name": "node-b"}, {"uuid": "p-orphan", "name": "orphan"}]
     mapping = f.match_providers(hosts, providers)
     assert set(mapping) == {U1, U2, "p-orphan"}
@@ -106,7 +109,7 @@ def test_match_providers_by_uuid_or_by_name_for_old_microversions():
 
 
 def test_attach_placement_with_and_without_inventory_and_partial_failures():
-    hosts, _ = build()
+    hosts, _unused = build()
     h = hosts[0]
     f.attach_placement(h, {"inventories": {"VCPU": {"total": 4, "reserved": 0, "allocation_ratio": 16.0,
                                                     "min_unit": 1, "max_unit": 4, "step_size": 1},
@@ -126,7 +129,7 @@ def test_attach_placement_with_and_without_inventory_and_partial_failures():
 
 
 def test_attach_servers_counts_per_node_and_io_ops():
-    hosts, _ = build()
+    hosts, _unused = build()
     servers = [
         {"id": "s1", "OS-EXT-SRV-ATTR:host": "ironic", "OS-EXT-SRV-ATTR:hypervisor_hostname": "node-a",
          "OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": None},
@@ -144,7 +147,7 @@ def test_attach_servers_counts_per_node_and_io_ops():
 
 
 def test_availability_zones_include_empty_aggregate_zones():
-    hosts, _ = build()
+    hosts, _unused = build()
     zones = {z["name"]: z for z in f.availability_zones(hosts, [f.aggregate_entry(a) for a in AGGREGATES])}
     assert zones["az1"] == {"name": "az1", "hosts": ["c1"], "available": True}
     assert zones["az2"]["available"] is False  # only a disabled, down compute
@@ -170,7 +173,7 @@ def _res(total, used, ratio=1.0, reserved=0, **kw):
 
 
 def test_headroom_counts_only_schedulable_hosts():
-    hosts, _ = build()
+    hosts, _unused = build()
     resources = {"VCPU": _res(4, 0, ratio=2.0), "MEMORY_MB": _res(4096, 0, reserved=512), "DISK_GB": _res(20, 0)}
     for h in hosts:
         h["resources"] = copy.deepcopy(resources)
@@ -191,7 +194,7 @@ def test_headroom_counts_only_schedulable_hosts():
 
 
 def test_headroom_with_unknown_resources_is_not_counted():
-    hosts, _ = build()
+    hosts, _unused = build()
     room = f.headroom(hosts, c.flavor_request({"vcpus": 1, "ram": 1, "disk": 1}))
     assert room["total"] == 0 and len(room["unknown"]) == 5
     assert all(h["count"] is None for h in room["hosts"])
@@ -214,7 +217,7 @@ def test_two_thousand_hosts_join_quickly():
 
 
 def test_headroom_pinned_flavor_uses_pcpu_then_the_vcpu_fallback():
-    hosts, _ = build()
+    hosts, _unused = build()
     c1 = hosts[0]
     c1["traits"] = []
     c1["resources"] = {"PCPU": _res(2, 0), "VCPU": _res(4, 0, ratio=1.0), "MEMORY_MB": _res(10240, 0),
@@ -236,7 +239,7 @@ def test_headroom_pinned_flavor_uses_pcpu_then_the_vcpu_fallback():
 
 
 def test_headroom_thread_isolate_forbidden_trait_only_blocks_the_pcpu_request():
-    hosts, _ = build()
+    hosts, _unused = build()
     c1 = hosts[0]
     c1["traits"] = ["HW_CPU_HYPERTHREADING"]
     c1["resources"] = {"PCPU": _res(8, 0), "VCPU": _res(2, 0), "MEMORY_MB": _res(10240, 0), "DISK_GB": _res(100, 0)}

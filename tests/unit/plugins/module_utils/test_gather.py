@@ -94,7 +94,7 @@ def test_pagination_and_one_request_per_provider_part():
     assert snap["warnings"] == []
     assert all(h["resources"]["VCPU"]["free"] == 3 for h in snap["hosts"])
     assert len(placement.calls) == 1 + 4 * 5
-    assert len([u for u, _ in compute.calls if "os-hypervisors" in u]) == 2
+    assert len([u for u, _unused in compute.calls if "os-hypervisors" in u]) == 2
 
 
 def test_filters_limit_placement_requests_to_the_selection():

@@ -97,8 +97,8 @@ def test_info_only_logs_give_counts_and_hosts_from_errors(real):
     assert req["attempts"][2]["error"] == "Insufficient compute resources: FakeRescheduleDriver."
     hist = h.build_history(_server(oracle.INST_FILTER, facts["filter_fault"]), [_action(oracle.REQ_FILTER)], info)
     sch = hist["requests"][0]["failed_scheduling"]
-    assert sch["form"] == "counts" and sch["filters"][1] == {"filter": "NumInstancesFilter", "start": 3, "end": 2,
-                                                              "hosts": None, "removed": None}
+    assert sch["form"] == "counts"
+    assert sch["filters"][1] == {"filter": "NumInstancesFilter", "start": 3, "end": 2, "hosts": None, "removed": None}
     assert any("debug = true" in n for n in hist["notes"])
     assert "(debug log only)" in hist["table"]
 

@@ -11,9 +11,10 @@ mkdir -p "$work/dist" "$work/collections"
 tarball=$(ls "$work"/dist/stackops-nova-*.tar.gz)
 size=$(du -k "$tarball" | cut -f1)
 echo "built $(basename "$tarball") (${size} KiB)"
-.venv/bin/ansible-galaxy collection install --offline -p "$work/collections" "$tarball" >/dev/null
+# --force and no ANSIBLE_COLLECTIONS_PATH: the development link must not count as "already installed".
+env -u ANSIBLE_COLLECTIONS_PATH .venv/bin/ansible-galaxy collection install --offline --force -p "$work/collections" "$tarball" >/dev/null 2>&1
 installed="$work/collections/ansible_collections/stackops/nova"
-test -f "$installed/MANIFEST.json"
+test -f "$installed/MANIFEST.json" || { echo "the artifact did not install" >&2; exit 1; }
 # Nothing of the development tree may leak into the artifact.
 if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.build|\.cache|\.ci|\.git|\.hypothesis|\.pytest_cache|__pycache__)/' ; then
   echo "artifact contains development files" >&2; exit 1

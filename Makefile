@@ -55,7 +55,7 @@ integration: venv collection
 	@bash tests/bin/integration.sh
 
 molecule: venv collection
-	@bash tests/bin/molecule.sh
+	@bash tests/bin/60-molecule.sh
 
 benchmarks: venv collection
 	@bash benchmarks/run.sh

@@ -79,15 +79,15 @@ def test_set_touches_only_that_line_and_inserts_under_template():
 
 
 def test_multiline_value_replaced_whole_and_removed():
-    text, _ = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "multi", "value": "one"}])
+    text, _changes = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "multi", "value": "one"}])
     assert "continued" not in text and oslo_read(text)["libvirt"]["multi"] == ["one"]
-    text, _ = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "multi", "value": None}])
+    text, _changes = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "multi", "value": None}])
     assert "multi" not in oslo_read(text)["libvirt"] and "continued" not in text
 
 
 def test_multi_valued_option():
-    text, _ = nc.apply_changes(SAMPLE, [{"section": "filter_scheduler", "option": "available_filters",
-                                         "value": ["nova.scheduler.filters.all_filters"]}])
+    text, _changes = nc.apply_changes(SAMPLE, [{"section": "filter_scheduler", "option": "available_filters",
+                                                "value": ["nova.scheduler.filters.all_filters"]}])
     assert oslo_read(text)["filter_scheduler"]["available_filters"] == ["nova.scheduler.filters.all_filters"]
     again, changed = nc.apply_changes(text, [{"section": "filter_scheduler", "option": "available_filters",
                                               "value": ["nova.scheduler.filters.all_filters"]}])
@@ -95,13 +95,13 @@ def test_multi_valued_option():
 
 
 def test_new_section_appended():
-    text, _ = nc.apply_changes(SAMPLE, [{"section": "compute", "option": "cpu_shared_set", "value": "0-3"}])
+    text, _changes = nc.apply_changes(SAMPLE, [{"section": "compute", "option": "cpu_shared_set", "value": "0-3"}])
     assert text.startswith(SAMPLE) and text.endswith("\n[compute]\ncpu_shared_set = 0-3\n")
     assert nc.apply_changes("", [{"section": "DEFAULT", "option": "a", "value": "b"}])[0] == "[DEFAULT]\na = b\n"
 
 
 def test_crlf_and_missing_final_newline_kept():
-    text, _ = nc.apply_changes("[DEFAULT]\r\na = 1", [{"section": "DEFAULT", "option": "b", "value": "2"}])
+    text, _changes = nc.apply_changes("[DEFAULT]\r\na = 1", [{"section": "DEFAULT", "option": "b", "value": "2"}])
     assert text == "[DEFAULT]\r\na = 1\r\nb = 2\r\n"
 
 
@@ -119,9 +119,9 @@ def test_bad_names_refused(section, option):
 
 
 def test_typed_values_rendered_for_oslo():
-    text, _ = nc.apply_changes("", [{"section": "DEFAULT", "option": "a", "value": True},
-                                    {"section": "DEFAULT", "option": "b", "value": 4.0},
-                                    {"section": "DEFAULT", "option": "c", "value": 3}])
+    text, _changes = nc.apply_changes("", [{"section": "DEFAULT", "option": "a", "value": True},
+                                           {"section": "DEFAULT", "option": "b", "value": 4.0},
+                                           {"section": "DEFAULT", "option": "c", "value": 3}])
     assert oslo_read(text)["DEFAULT"] == {"a": ["true"], "b": ["4.0"], "c": ["3"]}
 
 
@@ -132,7 +132,7 @@ VALUES = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", 
 @settings(max_examples=300, deadline=None)
 @given(VALUES)
 def test_any_single_line_value_reads_back_exactly_with_oslo(value):
-    text, _ = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "opt", "value": value}])
+    text, _changes = nc.apply_changes(SAMPLE, [{"section": "libvirt", "option": "opt", "value": value}])
     assert oslo_read(text)["libvirt"]["opt"] == [value]
     # and everything else is unchanged
     before = oslo_read(SAMPLE)

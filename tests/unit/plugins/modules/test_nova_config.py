@@ -1,8 +1,6 @@
 """nova_config module: real runs against files, validated by the venv's nova (the oracle)."""
 
-import json
 import os
-import shutil
 import sys
 
 import pytest

@@ -25,7 +25,7 @@ if ! "$py" "$ctl" start --topology "$root/tests/e2e/topologies/explain.yml" --st
   exit 1
 fi
 
-(cd "$root/tests" && EXPLAIN_E2E_STATE="$state" EXPLAIN_E2E_PORT_BASE="$port_base" EXPLAIN_E2E_KEEP=1 \
+(cd "$root/tests" && EXPLAIN_E2E_STATE_DIR="$state" EXPLAIN_E2E_PORT_BASE="$port_base" EXPLAIN_E2E_KEEP=1 \
    E2E_REPORT="$report" "$py" -m pytest -q -p no:cacheprovider -W ignore e2e/test_explain_e2e.py "$@")
 
 "$py" - "$report" <<'PY'

@@ -10,7 +10,7 @@ build), then boot the request for real and compare:
 - predicted some  -> every server goes ACTIVE on one of the predicted valid hosts.
 
 The servers are deleted after each scenario. Results go to $E2E_REPORT (JSON) when set.
-Env: EXPLAIN_E2E_PORT_BASE (default 17100), EXPLAIN_E2E_STATE (state dir),
+Env: EXPLAIN_E2E_PORT_BASE (default 17100), EXPLAIN_E2E_STATE_DIR (state dir),
 EXPLAIN_E2E_KEEP=1 keeps the cloud running afterwards.
 """
 
@@ -97,16 +97,9 @@ atexit.register(_report)
 
 @pytest.fixture(scope="module")
 def cloud():
-    from harness import Cloud
-    state = os.environ.get("EXPLAIN_E2E_STATE") or os.path.join(ROOT, ".cache", "explain", "e2e")
-    port_base = int(os.environ.get("EXPLAIN_E2E_PORT_BASE", "17100"))
-    c = Cloud(state_dir=state, topology=TOPOLOGY, port_base=port_base, timeout=900)
-    c.start()
-    try:
-        yield c
-    finally:
-        if os.environ.get("EXPLAIN_E2E_KEEP") != "1":
-            c.stop()
+    import harness
+    yield from harness.module_cloud("EXPLAIN_E2E", TOPOLOGY, 17100, os.path.join(".cache", "explain", "e2e"),
+                                    timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -37,33 +37,12 @@ NODES = ["fa1", "fa2", "fb1", "fd", "fm-n0001", "fm-n0002"]
 
 @pytest.fixture(scope="module")
 def cloud():
-    c = harness.Cloud(state_dir=os.environ.get("FACTS_STATE_DIR") or os.path.join(ROOT, ".cache", "facts-it"),
-                      topology=TOPOLOGY, port_base=int(os.environ.get("FACTS_PORT_BASE", "18000")), timeout=300)
-    try:
-        c.start()
-    except harness.MinicloudError as exc:
-        pytest.fail("minicloud did not start: %s" % exc, pytrace=False)
-    try:
-        yield c
-    finally:
-        if os.environ.get("FACTS_KEEP") != "1":
-            c.stop()
+    yield from harness.module_cloud("FACTS", TOPOLOGY, 18000, os.path.join(".cache", "facts-it"))
 
 
 @pytest.fixture(scope="module")
 def conn(cloud):
     return cloud.conn()
-
-
-def ansible_env(cloud):
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith("OS_")]:
-        env.pop(key)
-    env.update(OS_CLIENT_CONFIG_FILE=cloud.clouds_yaml,
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1")
-    return env
 
 
 def run_module(cloud, tmp_path, module, args):
@@ -78,7 +57,7 @@ def run_module(cloud, tmp_path, module, args):
         ]}]))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+                          env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return json.loads(out.read_text()), proc.stdout
 
@@ -350,7 +329,7 @@ def inventory(cloud, tmp_path, config):
     path = tmp_path / "test.nova_hypervisors.yml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list"],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+                          env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
 
@@ -409,7 +388,7 @@ def test_inventory_errors_are_clear(cloud, tmp_path):
     path = tmp_path / "bad.nova_hypervisors.yml"
     path.write_text("plugin: stackops.nova.hypervisors\ncloud: no-such-cloud\n")
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list"],
-                          env=dict(ansible_env(cloud), ANSIBLE_INVENTORY_UNPARSED_FAILED="1"),
+                          env=cloud.ansible_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="1"),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode != 0
     assert "stackops.nova.hypervisors: could not connect to the cloud 'no-such-cloud'" in proc.stderr

@@ -42,17 +42,7 @@ FAIL_BUILDS = "Insufficient compute resources: minicloud fail_builds host %s."
 
 @pytest.fixture(scope="module")
 def cloud():
-    c = harness.Cloud(state_dir=os.environ.get("HISTORY_STATE_DIR") or os.path.join(ROOT, ".cache", "history-it"),
-                      topology=TOPOLOGY, port_base=int(os.environ.get("HISTORY_PORT_BASE", "16000")), timeout=300)
-    try:
-        c.start()
-    except harness.MinicloudError as exc:
-        pytest.fail("minicloud did not start: %s" % exc, pytrace=False)
-    try:
-        yield c
-    finally:
-        if os.environ.get("HISTORY_KEEP") != "1":
-            c.stop()
+    yield from harness.module_cloud("HISTORY", TOPOLOGY, 16000, os.path.join(".cache", "history-it"))
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +53,6 @@ def conn(cloud):
 @pytest.fixture(scope="module")
 def log_files(cloud):
     return [os.path.join(cloud.log_dir, "nova-%s.log" % s) for s in ("conductor", "scheduler", "compute")]
-
-
-def ansible_env(cloud):
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith("OS_")]:
-        env.pop(key)
-    env.update(OS_CLIENT_CONFIG_FILE=cloud.clouds_yaml,
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1")
-    return env
 
 
 def run_tasks(cloud, tmp_path, tasks):
@@ -92,7 +71,7 @@ def run_tasks(cloud, tmp_path, tasks):
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+                          env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return json.loads(out.read_text())
 
@@ -325,7 +304,7 @@ def test_why_failed_playbook(cloud, tmp_path, log_files):
              "why_failed_report_file": str(report)}
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory),
                            os.path.join(ROOT, "playbooks", "why_failed.yml"), "-e", json.dumps(extra)],
-                          env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+                          env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     text = report.read_text()
     first = text.splitlines()[0]

@@ -200,3 +200,39 @@ class Cloud:
                 raise MinicloudError('%s %s did not become %s in %ds: %s' % (
                     binary, host, state, timeout, svcs))
             time.sleep(0.5)
+
+    def ansible_env(self, **extra):
+        """Environment for ansible-playbook against this cloud: its clouds.yaml only (no
+        other OS_* variables), the collection from the repository, the test ansible.cfg."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+        env.update(OS_CLIENT_CONFIG_FILE=self.clouds_yaml,
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
+                   ANSIBLE_CONFIG=os.path.join(REPO, 'tests', 'ansible.cfg'),
+                   ANSIBLE_NOCOLOR='1')
+        env.update(extra)
+        return env
+
+
+def module_cloud(prefix, topology, port_base, state_dir, timeout=300):
+    """Generator for a pytest fixture: a started Cloud, stopped afterwards.
+
+    ``PREFIX_STATE_DIR``, ``PREFIX_PORT_BASE`` and ``PREFIX_KEEP=1`` (or ``MINICLOUD_KEEP=1``)
+    override the state dir, the port base, and keep the cloud running afterwards::
+
+        @pytest.fixture(scope='module')
+        def cloud():
+            yield from harness.module_cloud('FACTS', TOPOLOGY, 18000, '.cache/facts-it')
+    """
+    import pytest
+    cloud = Cloud(state_dir=os.environ.get(prefix + '_STATE_DIR') or os.path.join(REPO, state_dir),
+                  topology=topology, port_base=int(os.environ.get(prefix + '_PORT_BASE', port_base)),
+                  timeout=timeout)
+    try:
+        cloud.start()
+    except MinicloudError as exc:
+        pytest.fail('minicloud did not start: %s' % exc, pytrace=False)
+    try:
+        yield cloud
+    finally:
+        if '1' not in (os.environ.get(prefix + '_KEEP'), os.environ.get('MINICLOUD_KEEP')):
+            cloud.stop()

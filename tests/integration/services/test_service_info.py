@@ -20,23 +20,11 @@ SECRET = "Wr0ng-Secret-Pa55-{}".format(os.getpid())
 
 @pytest.fixture(scope="module")
 def cloud():
-    port_base = int(os.environ.get("SERVICES_PORT_BASE", "14000"))
-    cloud = harness.Cloud(state_dir=str(ROOT / ".cache" / "services-it"), topology="test", port_base=port_base)
-    try:
-        cloud.start()
-    except harness.MinicloudError as exc:
-        pytest.fail("minicloud did not start: %s" % exc, pytrace=False)
-    yield cloud
-    if os.environ.get("MINICLOUD_KEEP") != "1":
-        cloud.stop()
+    yield from harness.module_cloud("SERVICES", "test", 14000, os.path.join(".cache", "services-it"))
 
 
 def run(cloud, args, check=True):
-    env = cloud.env()
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / ".build" / "collections")
-    env["ANSIBLE_CONFIG"] = str(ROOT / "tests" / "ansible.cfg")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(args, env=cloud.ansible_env(), capture_output=True, text=True, timeout=600, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%d):\n%s\n%s"
                              % (args[0], proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))

@@ -581,27 +581,36 @@ class AggregateTypeAffinityFilter(Filter):
         return C.ok("no instance_type on the host's aggregates")
 
 
-class NumInstancesFilter(Filter):
-    name = "NumInstancesFilter"
+class _CountLimitFilter(Filter):
+    """A host passes while its count (instances, I/O-heavy operations) is below a limit."""
     fail_kind = C.DYNAMIC
     dynamic = True
-    short = "too many instances"
+    attr = option = noun = unknown_text = None
+    count = None  # function(host, state): the count including instances placed by this request
 
     def limit(self, host, ctx):
-        return ctx.conf["max_instances_per_host"], None
+        return ctx.conf[self.option], None
 
     def key(self, host, ctx):
-        return (host.num_instances, host.agg_key)
+        return (getattr(host, self.attr), host.agg_key)
 
     def evaluate(self, host, ctx, state):
-        if host.num_instances is None:
-            return C.unknown("number of instances unknown")
+        if getattr(host, self.attr) is None:
+            return C.unknown(self.unknown_text)
         limit, note = self.limit(host, ctx)
-        count = dyn_num_instances(host, state)
-        text = "%d instance(s), max_instances_per_host %d%s" % (count, limit, ("; " + note) if note else "")
+        count = self.count(host, state)
+        text = "%d %s, %s %d%s" % (count, self.noun, self.option, limit, ("; " + note) if note else "")
         if count < limit:
             return C.ok(text)
         return self.failed(text)
+
+
+class NumInstancesFilter(_CountLimitFilter):
+    name = "NumInstancesFilter"
+    short = "too many instances"
+    attr, option, noun = "num_instances", "max_instances_per_host", "instance(s)"
+    unknown_text = "number of instances unknown"
+    count = staticmethod(dyn_num_instances)
 
 
 class AggregateNumInstancesFilter(NumInstancesFilter):
@@ -611,27 +620,12 @@ class AggregateNumInstancesFilter(NumInstancesFilter):
         return validate_num_values(agg_values(host, "max_instances_per_host"), ctx.conf["max_instances_per_host"], int)
 
 
-class IoOpsFilter(Filter):
+class IoOpsFilter(_CountLimitFilter):
     name = "IoOpsFilter"
-    fail_kind = C.DYNAMIC
-    dynamic = True
     short = "too many I/O ops"
-
-    def limit(self, host, ctx):
-        return ctx.conf["max_io_ops_per_host"], None
-
-    def key(self, host, ctx):
-        return (host.num_io_ops, host.agg_key)
-
-    def evaluate(self, host, ctx, state):
-        if host.num_io_ops is None:
-            return C.unknown("number of I/O-heavy operations unknown")
-        limit, note = self.limit(host, ctx)
-        count = dyn_io_ops(host, state)
-        text = "%d I/O op(s), max_io_ops_per_host %d%s" % (count, limit, ("; " + note) if note else "")
-        if count < limit:
-            return C.ok(text)
-        return self.failed(text)
+    attr, option, noun = "num_io_ops", "max_io_ops_per_host", "I/O op(s)"
+    unknown_text = "number of I/O-heavy operations unknown"
+    count = staticmethod(dyn_io_ops)
 
 
 class AggregateIoOpsFilter(IoOpsFilter):

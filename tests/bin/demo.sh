@@ -15,13 +15,21 @@ export OS_CLIENT_CONFIG_FILE="$clouds_yaml"
 
 echo
 echo "== the fleet: services, compute nodes with their placement capacity, headroom for m1.large =="
-.venv/bin/ansible-playbook playbooks/fleet_report.yml -e fleet_cloud=minicloud -e fleet_flavor=m1.large
+report_dir="${REPORT_DIR:-$root/.cache/report}"
+mkdir -p "$report_dir"
+.venv/bin/ansible-playbook playbooks/fleet_report.yml -e fleet_cloud=minicloud -e fleet_flavor=m1.large \
+    -e fleet_html_report="$report_dir/fleet.html"
 
 echo
 echo "== why would a request not fit, and where does one fit? =="
-.venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud -e @tests/e2e/explain-demo-vars.yml
+.venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud -e @tests/e2e/explain-demo-vars.yml \
+    -e explain_html_report="$report_dir/demo.html"
 
 cat <<MSG
+
+The HTML report (fleet and explanations, one self-contained file; docs/report.md):
+  $report_dir/demo.html
+and the fleet alone: $report_dir/fleet.html
 
 minicloud is still running. Try it yourself:
   export OS_CLIENT_CONFIG_FILE=$clouds_yaml ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH

@@ -151,7 +151,7 @@ table{border-collapse:collapse}table.small{margin:.5em 0;font-size:12px}
 table.small td,table.small th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 caption{text-align:left;font-weight:600;padding:.2em 0}td.n{text-align:right}
 th.sortable{cursor:pointer}th.sortable:hover{background:#eef}
-.fgroup{margin:.6em 0 1em}.fgroup h3 .sub{font-weight:normal;color:#555}
+.fgroup{margin:.6em 0 1em;content-visibility:auto;contain-intrinsic-size:auto 600px}.fgroup h3 .sub{font-weight:normal;color:#555}
 table.fleet td,table.fleet th{padding:1px 6px;border-bottom:1px solid #eee;white-space:nowrap;text-align:left}
 table.fleet tr.disabled td.name,table.fleet tr.down td.name{text-decoration:line-through}
 .badge{display:inline-block;padding:0 4px;border-radius:3px;font-size:11px;margin-left:3px}
@@ -171,8 +171,8 @@ table.hm th.st-prefilter{border-bottom-color:#7e57c2}table.hm th.st-placement{bo
 table.hm th.st-filter{border-bottom-color:#43a047}
 table.hm td.c{width:16px;min-width:16px;text-align:center;cursor:pointer;font-family:monospace;
 print-color-adjust:exact;-webkit-print-color-adjust:exact}
-td.v-p{background:var(--pass);color:#fff}td.v-f{background:var(--fail);color:#fff}td.v-f.k-D{background:var(--dyn)}
-td.v-u{background:var(--unk)}td.v-e{background:var(--err);color:#fff}td.v-n{background:var(--ne)}td.v-s{background:var(--skip)}
+.v-p{background:var(--pass);color:#fff}.v-f{background:var(--fail);color:#fff}.v-f.k-D{background:var(--dyn)}
+.v-u{background:var(--unk)}.v-e{background:var(--err);color:#fff}.v-n{background:var(--ne)}.v-s{background:var(--skip)}
 table.hm tr.cnt td{color:var(--fail);font-size:10px;text-align:center;border:none}
 table.hm td.hn{white-space:nowrap;max-width:22em;overflow:hidden;text-overflow:ellipsis}
 table.hm tr.group td.hn{cursor:pointer;color:#0645ad}table.hm tr.group td.hn:before{content:"+ ";color:#888}
@@ -186,6 +186,7 @@ table.hm td.sel{outline:2px solid #000}
 .pipeline{color:#555;font-size:12px}.notes{color:#555}
 footer{margin-top:2em;color:#888;font-size:11px}
 @media print{
+.fgroup{content-visibility:visible}
 nav#filters,.noprint,button.more{display:none}
 body{margin:0;font-size:10px}h2{break-after:avoid}tr{break-inside:avoid}
 .matrix{overflow:visible}table.hm tr.host{display:none}
@@ -201,7 +202,7 @@ var SYM = D.symbols;
 var VNAME = {p: "pass", f: "fail", u: "unknown", e: "error (Nova raises)", n: "not evaluated", s: "skipped"};
 var KNAME = {S: "static", D: "dynamic", "-": ""};
 var STATUS_ORDER = {chosen: 0, fits: 1, dynamic: 2, fail: 3, "static": 4};
-var PAGE = 200;
+var PAGE = 100;
 var F = {host: "", az: "", agg: "", verdict: "", state: ""};
 
 function el(tag, cls, text) {

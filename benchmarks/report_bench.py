@@ -41,7 +41,8 @@ NAIVE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>naive</title>
 td{border:1px solid #fff;padding:0 3px}.pass{background:#4caf50}.fail{background:#c62828}
 .unknown{background:#fdd835}.not_evaluated{background:#bdbdbd}</style></head><body>
 <p>{{ e.summary }}</p><table><tr><th>host</th>{% for c in e.checks %}<th>{{ c.name }}</th>{% endfor %}</tr>
-{% for h in e.hosts %}<tr><td>{{ h.host }}</td>{% for c in e.checks %}{% set cell = h.checks[c.id] %}<td class="{{ cell.verdict }}" title="{{ cell.reason }}">{{ cell.verdict[0] }}</td>{% endfor %}</tr>
+{% for h in e.hosts %}<tr><td>{{ h.host }}</td>{% for c in e.checks %}{% set cell = h.checks[c.id] %}
+<td class="{{ cell.verdict }}" title="{{ cell.reason }}">{{ cell.verdict[0] }}</td>{% endfor %}</tr>
 {% endfor %}</table></body></html>"""
 
 

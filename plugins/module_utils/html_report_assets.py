@@ -69,12 +69,14 @@ Capacity = (total - reserved) x allocation_ratio, as placement computes it. Filt
 {% if s.request.availability_zone %} in {{ s.request.availability_zone }}{% endif %}</h2>
 <p class="summary {{ 'fits' if s.fits else 'nofit' }}">{{ s.summary }}</p>
 <dl class="request">
-{% if s.request.resources %}<dt>resources</dt><dd>{% for rc, n in s.request.resources.items() %}{{ rc }} {{ n }}{{ ", " if not loop.last }}{% endfor %}</dd>{% endif %}
+{% if s.request.resources %}<dt>resources</dt>
+<dd>{% for rc, n in s.request.resources.items() %}{{ rc }} {{ n }}{{ ", " if not loop.last }}{% endfor %}</dd>{% endif %}
 {% if s.request.required_traits %}<dt>required traits</dt><dd>{{ s.request.required_traits | join(", ") }}</dd>{% endif %}
 {% if s.request.forbidden_traits %}<dt>forbidden traits</dt><dd>{{ s.request.forbidden_traits | join(", ") }}</dd>{% endif %}
 {% if s.request.image %}<dt>image</dt><dd>{{ s.request.image }}</dd>{% endif %}
 {% if s.request.server_group %}<dt>server group</dt><dd>{{ s.request.server_group }} ({{ s.request.server_group_policy }})</dd>{% endif %}
-{% if s.request.scheduler_hints %}<dt>hints</dt><dd>{% for k, v in s.request.scheduler_hints.items() %}{{ k }}={{ v }}{{ ", " if not loop.last }}{% endfor %}</dd>{% endif %}
+{% if s.request.scheduler_hints %}<dt>hints</dt>
+<dd>{% for k, v in s.request.scheduler_hints.items() %}{{ k }}={{ v }}{{ ", " if not loop.last }}{% endfor %}</dd>{% endif %}
 <dt>valid hosts</dt><dd>{{ s.hosts_valid }} of {{ s.hosts_total }}{% if s.headroom_total is not none %}; headroom {{ s.headroom_total }} more{% endif %}</dd>
 </dl>
 {% if s.reasons %}
@@ -93,7 +95,8 @@ name to list its hosts, a cell for its numbers, a column to sort. <span class="l
 {% for p in s.pipeline %}{{ p.name }} {{ p.start }} -> {{ p.end if p.end is not none else "(not run)" }}{{ "; " if not loop.last }}{% endfor %}</p>
 {% endif %}
 {% if s.near_misses %}
-<table class="small"><caption>Near misses: hosts failing one check{% if s.near_misses_total > s.max_list %} (first {{ s.max_list }} of {{ s.near_misses_total }}){% endif %}</caption>
+<table class="small"><caption>Near misses: hosts failing one check
+{%- if s.near_misses_total > s.max_list %} (first {{ s.max_list }} of {{ s.near_misses_total }}){% endif %}</caption>
 <thead><tr><th>host</th><th>check</th><th>kind</th><th>short by</th><th>numbers</th></tr></thead><tbody>
 {% for m in s.near_misses %}<tr><td>{{ m.host }}</td><td>{{ m.check }}</td><td>{{ m.kind }}</td>
 <td>{% for rc, n in (m.short_by or {}).items() %}{{ rc }} {{ n }}{{ ", " if not loop.last }}{% endfor %}</td><td>{{ m.reason }}</td></tr>
@@ -103,7 +106,8 @@ name to list its hosts, a cell for its numbers, a column to sort. <span class="l
 <table class="small"><caption>What would make it fit (each verified by re-running the engine)</caption>
 <thead><tr><th>change</th><th>kind</th><th>valid hosts</th><th>verified</th><th>hosts</th></tr></thead><tbody>
 {% for r in s.relaxations %}<tr><td>{{ r.change }}</td><td>{{ r.kind }}</td><td class="n">{{ r.hosts_valid }}</td>
-<td>{{ "yes" if r.verified else "no" }}</td><td>{{ (r.hosts or [])[:s.max_list] | join(", ") }}{% if (r.hosts or []) | length > s.max_list %} ...{% endif %}</td></tr>
+<td>{{ "yes" if r.verified else "no" }}</td>
+<td>{{ (r.hosts or [])[:s.max_list] | join(", ") }}{% if (r.hosts or []) | length > s.max_list %} ...{% endif %}</td></tr>
 {% endfor %}</tbody></table>
 {% elif not s.fits %}
 <p>No single relaxation the engine tries makes this request fit.</p>
@@ -125,7 +129,8 @@ name to list its hosts, a cell for its numbers, a column to sort. <span class="l
 {% endif %}
 </section>
 {% endfor %}
-<footer>stackops.nova html_report {{ data.report_version }}: one file, no network. Data you did not have is shown as unknown (?), never as pass or fail.</footer>
+<footer>stackops.nova html_report {{ data.report_version }}: one file, no network.
+Data you did not have is shown as unknown (?), never as pass or fail.</footer>
 <script type="application/json" id="report-data">{{ data | tojson }}</script>
 <script>{{ script }}</script>
 </body>

@@ -86,8 +86,8 @@ def big(tmp_path_factory):
     explanation = engine.explain(snap, dict(REQUEST, count=3), scheduler={"enabled_filters": FILTERS}, relax=False)
     path = str(tmp_path_factory.mktemp("big") / "report-10000.html")
     with open(path, "w") as handle:
-        handle.write(html_report.render(snap, [explanation], flavors=[{"name": "m1.small", "vcpus": 1, "ram": 2048,
-                                                                        "disk": 20}]))
+        flavor = {"name": "m1.small", "vcpus": 1, "ram": 2048, "disk": 20}
+        handle.write(html_report.render(snap, [explanation], flavors=[flavor]))
     return {"path": path, "snapshot": snap, "explanation": explanation}
 
 

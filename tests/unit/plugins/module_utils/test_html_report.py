@@ -85,11 +85,11 @@ def test_bars_are_capacity_views():
     classes = data["fleet"]["classes"]
     assert classes == ["VCPU", "MEMORY_MB"]
     for row, host in zip(data["fleet"]["hosts"], snap["hosts"]):
-        for rc, bar in zip(classes, row[8]):
+        for rc, cell in zip(classes, row[8]):
             inv = host["resources"][rc]
             view = capacity.resource_view(inv, inv["used"])
             full = capacity.capacity(view["total"], 0, view["allocation_ratio"])
-            assert bar == [view["used"], view["free"], full - view["capacity"], full, view["total"], view["reserved"],
+            assert cell == [view["used"], view["free"], full - view["capacity"], full, view["total"], view["reserved"],
                            view["allocation_ratio"], view["capacity"]]
     # c4: VCPU (8 - 2) x 2.0 = 12 usable, 14 used: free -2, the 2 x 2.0 = 4 reserved part
     c4 = data["fleet"]["hosts"][3]

@@ -90,7 +90,7 @@ def test_bars_are_capacity_views():
             view = capacity.resource_view(inv, inv["used"])
             full = capacity.capacity(view["total"], 0, view["allocation_ratio"])
             assert cell == [view["used"], view["free"], full - view["capacity"], full, view["total"], view["reserved"],
-                           view["allocation_ratio"], view["capacity"]]
+                            view["allocation_ratio"], view["capacity"]]
     # c4: VCPU (8 - 2) x 2.0 = 12 usable, 14 used: free -2, the 2 x 2.0 = 4 reserved part
     c4 = data["fleet"]["hosts"][3]
     assert c4[8][0] == [14, -2, 4, 16, 8, 2, 2.0, 12]

@@ -142,6 +142,7 @@ CSS = r"""
 --u:#1e88e5;--f:#c8e6c9;--r:#9e9e9e;--o:#c62828}
 body{font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 1.2em 2em;color:#222}
 h1{font-size:1.5em;margin:.6em 0 .2em}h2{font-size:1.25em;margin:1.2em 0 .3em;border-bottom:2px solid #ddd}
+section{scroll-margin-top:4.5em}
 h3{font-size:1.05em;margin:.8em 0 .2em}.meta,.help{color:#555;margin:.2em 0}
 .warnings{color:#8a4b00;background:#fff4e0;padding:.3em 1.5em}
 .toc{margin:.2em 0;padding-left:1.2em}

@@ -54,7 +54,7 @@ options:
     description:
       - The requested availability zone, or C(az:host) / C(az:host:node) to force a destination
         (Nova then skips the host filters, but nova-compute still re-checks the server group
-        policy when it claims the host: the claim stage). When the forced host is not in the
+        policy when it claims the host, the claim stage). When the forced host is not in the
         requested zone, Nova's API drops the zone (bug 1934770) and so does the engine.
     type: str
   scheduler_hints:
@@ -77,7 +77,7 @@ options:
     type: str
   host:
     description:
-      - The requested destination host (C(openstack server create --host), microversion 2.74):
+      - The requested destination host (C(openstack server create --host), microversion 2.74);
         unlike a forced C(az:host), the host filters still run.
     type: str
     version_added: 0.2.0

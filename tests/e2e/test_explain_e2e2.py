@@ -194,6 +194,27 @@ def _delete(conn, servers, timeout=240):
         time.sleep(0.5)
 
 
+def _wait_io_settled(cloud, hosts, timeout=240):
+    """Until every compute ran its periodic resource update once more (io_workload recounted).
+
+    The scheduler's HostState keeps the I/O operation it consumed for a build until the
+    compute node record is newer than that: the periodic update_available_resource (each
+    logs "Final resource view: name=<node>").
+    """
+    def passes():
+        text = cloud.log("nova-compute")
+        return {h: text.count("Final resource view: name=%s " % h) for h in hosts}
+    start = passes()
+    deadline = time.time() + timeout
+    while True:
+        now = passes()
+        if all(now[h] >= start[h] + 1 for h in hosts):
+            return
+        if time.time() > deadline:
+            raise AssertionError("no periodic resource update within %ds: %s -> %s" % (timeout, start, now))
+        time.sleep(2)
+
+
 def _boot(conn, name, flavor, image, az, hints, count):
     body = {"server": {"name": name, "flavorRef": flavor["id"], "imageRef": image["id"], "networks": "none"}}
     if count > 1:
@@ -268,11 +289,14 @@ def test_prediction_matches_nova(conn, demo_conn, demo_project, scheduler_conf, 
         _delete(conn, servers)
 
 
-def test_headroom_is_what_nova_then_accepts_one_by_one(conn, scheduler_conf):
+def test_headroom_is_what_nova_then_accepts_one_by_one(cloud, conn, scheduler_conf):
     """Kind 7: headroom under NumInstances (capped) and IoOps (not a cap: finished builds stop counting).
 
-    Predict the headroom of m1.tiny in az2, boot that many one at a time (each ACTIVE before
-    the next), then one more: it must be refused with NoValidHost.
+    Predict the headroom of m1.tiny in az2, boot that many one at a time, then one more: it
+    must be refused with NoValidHost. Between boots the test waits until the server is ACTIVE
+    and the computes' resource tracker has recounted the I/O workload (its periodic update,
+    about a minute: until then Nova's scheduler still counts a finished build as an I/O
+    operation).
     """
     snapshot = G.gather_snapshot(conn)
     flavor = F.find_flavor(conn, "m1.tiny")
@@ -291,6 +315,7 @@ def test_headroom_is_what_nova_then_accepts_one_by_one(conn, scheduler_conf):
             resp = _boot(conn, "e2e2-head-%d" % i, flavor, image, "az2", {}, 1)
             assert resp.status_code == 202, resp.text
             booted.extend(_wait(conn, ["e2e2-head-%d" % i]))
+            _wait_io_settled(cloud, sorted(head["per_host"]))
         statuses = [s["status"] for s in booted]
         record.update(actual_status=statuses, actual_hosts=[s.get("OS-EXT-SRV-ATTR:host") for s in booted])
         record["agree"] = statuses == ["ACTIVE"] * total + ["ERROR"] and \

@@ -622,7 +622,9 @@ def compute_headroom(result):
             limited[host.label] = by
     if any(isinstance(c, F.IoOpsFilter) for c in checks):
         notes.append("IoOpsFilter limits only concurrent builds (max_io_ops_per_host; servers being built, resized, "
-                     "migrated, snapshotted count, finished ones do not): it does not cap the total")
+                     "migrated, snapshotted count, finished ones do not): it does not cap the total; the scheduler "
+                     "reads the count of the compute's last resource update (about every minute), so a host that "
+                     "just finished builds may refuse new ones until then")
     total = sum(per_host.values())
     maybe_total = None if any(v is None for v in maybe_per_host.values()) else \
         total + sum(maybe_per_host.values())

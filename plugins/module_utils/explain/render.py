@@ -144,13 +144,14 @@ def render_table(report, max_hosts=40, reason_width=90):
     if head:
         out.append("")
         per = sorted(head["per_host"].items(), key=lambda kv: (-kv[1], kv[0]))
-        out.append("headroom: %d more of this request fit now%s" % (
-            head["total"], (": " + ", ".join("%s %d" % kv for kv in per[:8]) + (" ..." if len(per) > 8 else ""))
-            if per else ""))
+        hosts = (": " + ", ".join("%s %d" % kv for kv in per[:8]) + (" ..." if len(per) > 8 else "")) if per else ""
         if head.get("unknown"):
             maybe = head.get("total_if_unknowns_pass")
-            out.append("headroom unknown beyond that: %s more only if %s" % (
-                "an unknown number" if maybe is None else "%d" % (maybe - head["total"]), _pass_text(report)))
+            out.append("headroom: unknown: %d certain%s; %s more only if %s" % (
+                head["total"], hosts, "an unknown number" if maybe is None else "%d" % (maybe - head["total"]),
+                _pass_text(report)))
+        else:
+            out.append("headroom: %d more of this request fit now%s" % (head["total"], hosts))
         if head.get("note"):
             out.append("headroom note: %s" % head["note"])
     if report.get("placements") and report["count"] > 1:

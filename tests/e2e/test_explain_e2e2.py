@@ -177,8 +177,8 @@ def _wait(conn, names, timeout=240):
         if all(s is not None and s["status"] in ("ACTIVE", "ERROR") for s in found):
             return found
         if time.time() > deadline:
-            raise AssertionError("servers still building: %s" % [(n, (by_name.get(n) or {}).get("status"))
-                                                                  for n in names])
+            building = [(n, (by_name.get(n) or {}).get("status")) for n in names]
+            raise AssertionError("servers still building: %s" % building)
         time.sleep(0.5)
 
 

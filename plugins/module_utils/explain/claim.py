@@ -70,8 +70,8 @@ class GroupPolicyClaim(C.Check):
             return C.fail(C.DYNAMIC, "nova-compute's claim: affinity group %s members are on %s (GroupAffinity"
                           "Violation: Affinity instance group policy was violated)" % (
                               self._label(), ", ".join(sorted(group_hosts))), "affinity violated at claim")
-        return C.ok("affinity group %s: %s" % (self._label(), "members are on this host" if group_hosts
-                                                else "no member placed yet"))
+        where = "members are on this host" if group_hosts else "no member placed yet"
+        return C.ok("affinity group %s: %s" % (self._label(), where))
 
 
 def build(ctx):

@@ -430,7 +430,6 @@ class ImagePropertiesFilter(Filter):
             wanted_text, (" and " + ", ".join(extra)) if extra else "",
             ", ".join("/".join(str(x) for x in s) for s in supported)))
 
-
     def _inferred(self, host, wanted_text):
         lacking = "image wants %s; the snapshot lacks the host's supported_instances" % wanted_text
         inferred = inferred_supported_instances(host.raw)

@@ -10,10 +10,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.stackops.nova.plugins.module_utils import snapshot as _snapshot
 from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
 from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
+from ansible_collections.stackops.nova.plugins.module_utils.explain import request as _request
 
 
 def explain(snapshot, flavor, image=None, availability_zone=None, scheduler_hints=None, count=1, project_id=None,
-            boot_from_volume=False, scheduler=None, nova_release=None, relaxations=True):
+            boot_from_volume=False, scheduler=None, nova_release=None, relaxations=True, host=None,
+            hypervisor_hostname=None):
     """Explain a request offline on a saved snapshot; returns the explanation (plain data)."""
     try:
         data = _snapshot.validate(snapshot, "snapshot")
@@ -26,8 +28,9 @@ def explain(snapshot, flavor, image=None, availability_zone=None, scheduler_hint
                                  "(the filter works offline: look flavors up with the module instead)")
     request = {"flavor": flavor, "image": image, "availability_zone": availability_zone,
                "scheduler_hints": scheduler_hints or {}, "count": count, "project_id": project_id,
-               "is_bfv": bool(boot_from_volume)}
+               "is_bfv": bool(boot_from_volume), "host": host, "hypervisor_hostname": hypervisor_hostname}
     try:
+        request["project_id"] = _request.resolve_project(project_id, data)
         return _engine.explain(data, request, scheduler=scheduler, relax=bool(relaxations))
     except ValueError as exc:
         raise AnsibleFilterError("stackops.nova.explain: %s" % exc) from None

@@ -53,7 +53,9 @@ options:
   availability_zone:
     description:
       - The requested availability zone, or C(az:host) / C(az:host:node) to force a destination
-        (Nova then skips the host filters).
+        (Nova then skips the host filters, but nova-compute still re-checks the server group
+        policy when it claims the host, the claim stage). When the forced host is not in the
+        requested zone, Nova's API drops the zone (bug 1934770) and so does the engine.
     type: str
   scheduler_hints:
     description:
@@ -68,8 +70,22 @@ options:
     default: 1
   project_id:
     description:
-      - The project making the request (for tenant isolation). Defaults to the connection's project.
+      - The project making the request (for tenant isolation), by id or name. A name is resolved
+        to its id in the identity service (or, with O(snapshot), from the snapshot's C(projects));
+        a value that cannot be resolved is an error, never silently ignored. Defaults to the
+        connection's project.
     type: str
+  host:
+    description:
+      - The requested destination host (C(openstack server create --host), microversion 2.74);
+        unlike a forced C(az:host), the host filters still run.
+    type: str
+    version_added: 0.2.0
+  hypervisor_hostname:
+    description:
+      - The requested destination node (C(--hypervisor-hostname), microversion 2.74).
+    type: str
+    version_added: 0.2.0
   boot_from_volume:
     description:
       - Whether the server boots from a volume (its root disk then takes no C(DISK_GB)).
@@ -169,7 +185,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 fits:
-  description: Whether every requested instance would be placed.
+  description:
+    - Whether every requested instance would be placed; C(null) when it depends on checks the
+      engine cannot decide (unknown data, filters not modelled), named in C(explanation.unknowns).
+    - A host whose verdict depends on an unknown check never counts as fitting.
   returned: success
   type: bool
 summary:
@@ -238,6 +257,7 @@ from ansible_collections.stackops.nova.plugins.module_utils import gather as _ga
 from ansible_collections.stackops.nova.plugins.module_utils import snapshot as _snapshot
 from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
 from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
+from ansible_collections.stackops.nova.plugins.module_utils.explain import request as _request
 
 
 class SchedulingExplainModule(NovaModule):
@@ -248,6 +268,8 @@ class SchedulingExplainModule(NovaModule):
         scheduler_hints=dict(type="dict", default={}),
         count=dict(type="int", default=1),
         project_id=dict(type="str"),
+        host=dict(type="str"),
+        hypervisor_hostname=dict(type="str"),
         boot_from_volume=dict(type="bool", default=False),
         scheduler=dict(type="dict"),
         nova_release=dict(type="str"),
@@ -293,6 +315,26 @@ class SchedulingExplainModule(NovaModule):
         return {"id": found.id, "name": found.name, "disk_format": getattr(found, "disk_format", None),
                 "properties": props}
 
+    def _project_id(self, value, snapshot):
+        """The id of project ``value`` (id or name): from the identity service when there is a
+        connection, else from the snapshot; an error naming project_id when it cannot be resolved."""
+        if self.params["snapshot"] is not None:
+            return _request.resolve_project(value, snapshot)
+        if value == getattr(self.conn, "current_project_id", None):
+            return value
+        try:
+            found = self.call(self.conn.identity.find_project, value, ignore_missing=True,
+                              what="find project %s" % value)
+        except Exception as exc:  # no right to list projects: accept only what looks like an id
+            try:
+                return _request.resolve_project(value, {})
+            except ValueError:
+                raise ValueError("project_id %s: cannot resolve it in the identity service (%s); give the project "
+                                 "id" % (value, getattr(exc, "message", exc))) from None
+        if found is None:
+            raise ValueError("project_id %s is neither the id nor the name of a project" % value)
+        return found.id
+
     def run(self):
         params = self.params
         flavor_value = params["flavor"]
@@ -313,6 +355,8 @@ class SchedulingExplainModule(NovaModule):
         project_id = params["project_id"]
         if project_id is None and params["snapshot"] is None:
             project_id = getattr(self.conn, "current_project_id", None)
+        elif project_id is not None:
+            project_id = self._project_id(project_id, snapshot)
         request = {
             "flavor": flavor,
             "image": image,
@@ -321,9 +365,13 @@ class SchedulingExplainModule(NovaModule):
             "count": params["count"],
             "project_id": project_id,
             "is_bfv": params["boot_from_volume"],
+            "host": params["host"],
+            "hypervisor_hostname": params["hypervisor_hostname"],
         }
         explanation = _engine.explain(snapshot, request, scheduler=params["scheduler"],
                                       relax=params["relaxations"])
+        for message in explanation.get("warnings") or []:
+            self.warn(message)
         result = {
             "fits": explanation["fits"],
             "summary": explanation["summary"],

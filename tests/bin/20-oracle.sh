@@ -24,8 +24,10 @@ print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeigh
 total = sum(v["host_verdicts"] for v in data.values())
 bad = sum(v["disagreements"] for v in data.values())
 for name, v in sorted(data.items()):
-    print("oracle %-34s cases %5d  host verdicts %5d  pass %5d fail %5d nova-raises %4d  disagreements %d" % (
-        name, v["cases"], v["host_verdicts"], v["pass"], v["fail"], v["error"], v["disagreements"]))
-print("oracle total: %d host verdicts over %d filters, %d disagreements" % (total, len(data), bad))
+    print("oracle %-34s cases %5d  host verdicts %5d  pass %5d fail %5d nova-raises %4d  unknown (data absent) %4d"
+          "  disagreements %d" % (name, v["cases"], v["host_verdicts"], v["pass"], v["fail"], v["error"],
+                                  v.get("unknown", 0), v["disagreements"]))
+print("oracle total: %d host verdicts over %d filters, %d unknown where the snapshot lacks the data Nova reads, "
+      "%d disagreements" % (total, len(data), sum(v.get("unknown", 0) for v in data.values()), bad))
 sys.exit(1 if bad or w["disagreements"] else 0)
 PY

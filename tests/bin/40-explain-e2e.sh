@@ -35,7 +35,7 @@ agree = sum(r["agree"] for r in rows)
 placement = [r["placement_agrees"] for r in rows if "placement_agrees" in r]
 exact = [r["same_hosts_as_predicted"] for r in rows if "same_hosts_as_predicted" in r]
 print("explain e2e: %d/%d scenarios agree with Nova (%d predicted to fit, %d predicted NoValidHost/refused)"
-      % (agree, len(rows), sum(r["predicted_fits"] for r in rows), sum(not r["predicted_fits"] for r in rows)))
+      % (agree, len(rows), sum(r["predicted_fits"] is True for r in rows), sum(r["predicted_fits"] is False for r in rows)))
 print("explain e2e: placement stage = real allocation candidates in %d/%d scenarios" % (sum(placement), len(placement)))
 print("explain e2e: landed on exactly the predicted host(s) in %d/%d fitting scenarios (not asserted: "
       "weighers read io_workload/disk_available_least, which the API no longer shows)" % (sum(exact), len(exact)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils import capacity
 from ansible_collections.stackops.nova.plugins.module_utils.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils.explain import claim as CL
 from ansible_collections.stackops.nova.plugins.module_utils.explain import filters as F
 from ansible_collections.stackops.nova.plugins.module_utils.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils.explain import prefilters as PF
@@ -26,6 +27,11 @@ from ansible_collections.stackops.nova.plugins.module_utils.explain.request impo
 
 EXPLAIN_VERSION = 1
 _BAD = (C.FAIL, C.ERROR)
+_UNSURE = (C.UNKNOWN, C.NOT_EVALUATED)
+_STRICT = _BAD + _UNSURE
+# Instance-by-instance placement stops after this many steps when the capacity gives no
+# bound (inventory unknown): the answer is then "unknown", never a guess.
+MAX_PLACEMENT_STEPS = 20000
 
 
 class State:
@@ -103,7 +109,7 @@ def prepare(snapshot):
 def build_checks(ctx):
     checks = PF.build(ctx) + P.build(ctx)
     filter_checks, notes = F.build(ctx)
-    return checks + filter_checks, notes
+    return checks + filter_checks + CL.build(ctx), notes
 
 
 def evaluate_matrix(cloud, ctx, checks, hosts=None):
@@ -137,34 +143,98 @@ def _primary(cells):
 
 
 def run(cloud, conf, req, options=None):
-    """One engine pass on a prepared cloud; the core of :func:`explain`."""
+    """One engine pass on a prepared cloud; the core of :func:`explain`.
+
+    Hosts are ``valid`` (every check passes), ``maybe`` (no check fails but one is
+    unknown or not evaluated: they fit only if those pass) or neither. The placement runs
+    twice: on the certain verdicts only, and with the unknown ones taken as passes. ``fits``
+    is True when the first places every instance, None (unknown) when only the second does,
+    False when neither does.
+    """
     options = options or {}
     ctx = Context(cloud, conf, req)
     checks, notes = build_checks(ctx)
     matrix = evaluate_matrix(cloud, ctx, checks)
     hosts = cloud.hosts
-    n_pre = sum(1 for c in checks if c.stage in ("prefilter", "placement"))
+    pre_idx = [i for i, c in enumerate(checks) if c.stage in ("prefilter", "placement")]
     filter_idx = [i for i, c in enumerate(checks) if c.stage == "filter"]
+    claim_idx = [i for i, c in enumerate(checks) if c.stage == CL.STAGE]
 
     # Nova's candidates: what placement returns (prefilters + placement), before host filters.
-    candidates = [h for h in hosts if not any(cell["verdict"] in _BAD for cell in matrix[h.index][:n_pre])]
-    valid = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _BAD for i in filter_idx)]
+    candidates = [h for h in hosts if not any(matrix[h.index][i]["verdict"] in _BAD for i in pre_idx)]
+    possible = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _BAD
+                                                 for i in filter_idx + claim_idx)]
+    valid = [h for h in possible if not any(cell["verdict"] in _UNSURE for cell in matrix[h.index])]
+    valid_ids = {h.index for h in valid}
+    maybe = [h for h in possible if h.index not in valid_ids]
 
-    placements, failed_step = _place(ctx, checks, matrix, candidates, filter_idx, req["count"])
+    count = req["count"]
+    sure_candidates = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _UNSURE for i in pre_idx)]
+    placements, failed_step = _place(ctx, checks, matrix, sure_candidates, filter_idx, claim_idx, count, True)
+    fits = len(placements) == count and failed_step is None
+    optimistic = None
+    if not fits and maybe:
+        optimistic = _place(ctx, checks, matrix, candidates, filter_idx, claim_idx, count, False)
+        if len(optimistic[0]) == count and optimistic[1] is None:
+            fits = None
+        elif optimistic[1] and optimistic[1].get("unbounded"):
+            fits = None
     return {
         "ctx": ctx, "checks": checks, "matrix": matrix, "candidates": candidates, "valid": valid,
-        "placements": placements, "failed_step": failed_step, "notes": notes,
+        "maybe": maybe, "fits": fits, "placements": placements, "failed_step": failed_step,
+        "optimistic": optimistic, "notes": notes,
     }
 
 
-def _place(ctx, checks, matrix, candidates, filter_idx, count):
-    """Place ``count`` instances one by one as Nova's scheduler does."""
+def capacity_bound(ctx, hosts, rc_checks):
+    """At most how many instances of the request placement can hold on ``hosts`` (None: unbounded)."""
+    resources = ctx.req["placement"]["resources"]
+    total = 0
+    for host in hosts:
+        if not host.resources:
+            return None
+        if any(c.fallback is not None for c in rc_checks):
+            return None
+        count, _by = capacity.headroom(host.resources, resources)
+        total += count
+    return total
+
+
+def _place(ctx, checks, matrix, candidates, filter_idx, claim_idx, count, strict):
+    """Place ``count`` instances one by one as Nova's scheduler and nova-compute do.
+
+    ``strict``: an unknown verdict blocks the host (the certain answer); otherwise it is
+    taken as a pass (what would happen if the unknown checks pass). Bounded by what
+    placement can hold: a request larger than that fails at once, without a step per
+    instance.
+    """
+    bad_verdicts = _STRICT if strict else _BAD
     state = State()
     placements = []
     rc_checks = [c for c in checks if isinstance(c, P.ResourceClass)]
     filter_checks = [checks[i] for i in filter_idx]
+    claim_checks = [checks[i] for i in claim_idx]
     dynamic = [(pos, checks[i]) for pos, i in enumerate(filter_idx) if checks[i].dynamic]
-    for number in range(1, count + 1):
+    dyn_positions = {pos for pos, _c in dynamic}
+    bound = capacity_bound(ctx, candidates, rc_checks)
+    steps = count
+    if bound is not None and count > bound and bound + 1 <= MAX_PLACEMENT_STEPS:
+        steps = bound + 1  # the instance after the last that can fit fails with Nova's reasons
+    elif bound is not None and count > bound:
+        return placements, {"instance": bound + 1, "candidates": len(candidates), "after_filters": None,
+                            "reasons": [{"reason": "placement holds at most %d instance(s) of this flavor on the "
+                                         "%d candidate host(s)" % (bound, len(candidates)), "hosts": len(candidates)}],
+                            "capacity_bound": bound}
+    if bound is None and count > MAX_PLACEMENT_STEPS:
+        steps = MAX_PLACEMENT_STEPS
+    attempts = 1 if ctx.forced else max(1, int(ctx.conf.get("max_attempts") or 1))
+
+    def fits_now(check, host, extra):
+        if not strict and not host.resources:
+            return True
+        return check.fits_with(host, extra)
+
+    for number in range(1, steps + 1):
         survivors = []
         blocked = {}
         for host in candidates:
@@ -172,17 +242,16 @@ def _place(ctx, checks, matrix, candidates, filter_idx, count):
             bad = None
             if number == 1:
                 for i in filter_idx:
-                    if row[i]["verdict"] in _BAD:
+                    if row[i]["verdict"] in bad_verdicts:
                         bad = row[i]
                         break
             else:
-                dyn_positions = {pos for pos, _c in dynamic}
                 for pos, check in enumerate(filter_checks):
                     if pos in dyn_positions:
                         the_cell = check.evaluate(host, ctx, state)
                     else:
                         the_cell = row[filter_idx[pos]]
-                    if the_cell["verdict"] in _BAD:
+                    if the_cell["verdict"] in bad_verdicts:
                         bad = the_cell
                         break
             if bad is None:
@@ -191,31 +260,65 @@ def _place(ctx, checks, matrix, candidates, filter_idx, count):
                 label = bad.get("short") or "filtered"
                 blocked[label] = blocked.get(label, 0) + 1
         weighed = W.weigh(survivors, ctx, state if number > 1 else None, detail=(number == 1))
-        chosen = None
+        # the selected host and its alternates: the best weighed hosts whose placement claim fits
+        selection = []
         full = 0
         for weight, host, detail in weighed:
             extra = state.used.get(host.index, {})
-            if all(c.fits_with(host, extra.get(c.rc, 0)) for c in rc_checks):
-                chosen = (weight, host, detail)
-                break
-            full += 1
+            if all(fits_now(c, host, extra.get(c.rc, 0)) for c in rc_checks):
+                selection.append((weight, host, detail))
+                if len(selection) >= attempts:
+                    break
+            else:
+                full += 1
         if full:
             for c in rc_checks:
                 n = sum(1 for _w, h, _d in weighed
-                        if not c.fits_with(h, state.used.get(h.index, {}).get(c.rc, 0)))
+                        if not fits_now(c, h, state.used.get(h.index, {}).get(c.rc, 0)))
                 if n:
                     blocked["insufficient %s" % c.rc] = blocked.get("insufficient %s" % c.rc, 0) + n
+        chosen = None
+        claim_failures = []
+        for weight, host, detail in selection:
+            failed = None
+            for check in claim_checks:
+                the_cell = check.evaluate(host, ctx, state)
+                if the_cell["verdict"] in bad_verdicts:
+                    failed = the_cell
+                    break
+            if failed is None:
+                chosen = (weight, host, detail)
+                break
+            claim_failures.append({"host": host.name, "reason": failed["reason"]})
         if chosen is None:
-            return placements, {"instance": number, "candidates": len(candidates), "after_filters": len(survivors),
-                                "reasons": _sorted_counts(blocked)}
+            step = {"instance": number, "candidates": len(candidates), "after_filters": len(survivors),
+                    "reasons": _sorted_counts(blocked)}
+            if claim_failures:
+                # the scheduler chose a host: nova-compute refuses it and the server goes to ERROR
+                step["claim_failures"] = claim_failures
+                if attempts == 1:
+                    step["error"] = claim_failures[0]["reason"]
+                else:
+                    step["error"] = ("MaxRetriesExceeded: Exceeded maximum number of retries (%d host(s) tried, "
+                                     "each refused by nova-compute: %s)" % (len(claim_failures),
+                                                                            claim_failures[-1]["reason"]))
+                step["reasons"] = step["reasons"] + [{"reason": "nova-compute's claim refuses the chosen host",
+                                                      "hosts": len(claim_failures)}]
+            return placements, step
         weight, host, detail = chosen
         entry = {"instance": number, "host": host.name, "nodename": host.nodename, "weight": round(weight, 6),
                  "candidates": len(candidates), "after_filters": len(survivors)}
+        if claim_failures:
+            entry["rescheduled_from"] = [f["host"] for f in claim_failures]
         if number == 1:
             entry["ranking"] = [{"host": h.name, "nodename": h.nodename, "weight": round(w, 6), "scores": d}
                                 for w, h, d in weighed[:10]]
         placements.append(entry)
         state.consume(host, ctx, number)
+    if steps < count:
+        return placements, {"instance": steps + 1, "candidates": len(candidates), "after_filters": None,
+                            "reasons": [{"reason": "not simulated beyond %d instances (inventory unknown)" % steps,
+                                         "hosts": len(candidates)}], "unbounded": True}
     return placements, None
 
 
@@ -241,16 +344,39 @@ def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_re
     req = normalize_request(request, raw)
     result = run(cloud, conf, req)
     out = report(result)
+    out["warnings"] = assumption_warnings(scheduler, conf)
     if headroom:
         out["headroom"] = compute_headroom(result)
-    if relax and not out["fits"]:
+    out["relaxations"] = []
+    if relax and out["fits"] is False:
         from ansible_collections.stackops.nova.plugins.module_utils.explain import relax as R
         out["relaxations"] = R.relaxations(cloud, conf, req, result, limit=max_relaxations)
-    else:
-        out["relaxations"] = []
+    elif out["fits"] is None:
+        out["relaxations_note"] = ("not searched: the request fits only if the unknown check(s) %s pass; "
+                                   "decide them first" % ", ".join(u["name"] for u in out["unknowns"]))
     from ansible_collections.stackops.nova.plugins.module_utils.explain import render
     out["summary"] = render.summary_line(out)
     return out
+
+
+HOW_TO_CONFIGURE = ("give the real one with the scheduler option (nova.conf's [filter_scheduler] enabled_filters "
+                    "and options: read them with stackops.nova.nova_config or community.general.from_ini, see "
+                    "docs/explain.md 'The scheduler configuration, from nova.conf') or in the snapshot's "
+                    "scheduler key")
+
+
+def assumption_warnings(given, conf):
+    """Warnings for what the engine assumed because the configuration was not given."""
+    if given is None or not given:
+        return ["no scheduler configuration given: assuming Nova's defaults for %s (enabled_filters %s, every "
+                "option at its default); a cloud with other filters or options (isolated hosts, tenant aggregates, "
+                "...) may schedule differently; %s" % (
+                    conf.get("nova_release") or "the latest release", ", ".join(conf["enabled_filters"]),
+                    HOW_TO_CONFIGURE)]
+    if conf.get("enabled_filters_default"):
+        return ["scheduler configuration has no enabled_filters: assuming Nova's default filters %s; %s"
+                % (", ".join(conf["enabled_filters"]), HOW_TO_CONFIGURE)]
+    return []
 
 
 def report(result):
@@ -262,7 +388,12 @@ def report(result):
     all_counts = {}
     kinds = {}
     valid_ids = {h.index for h in result["valid"]}
-    chosen = {(p["host"], p["nodename"]) for p in result["placements"]}
+    maybe_ids = {h.index for h in result["maybe"]}
+    fits = result["fits"]
+    placements = result["placements"]
+    if fits is None and result["optimistic"] is not None:
+        placements = [dict(p, only_if_unknowns_pass=True) for p in result["optimistic"][0]]
+    chosen = {(p["host"], p["nodename"]) for p in placements}
     for host in cloud.hosts:
         row = matrix[host.index]
         failed = [checks[i].id for i, cell in enumerate(row) if cell["verdict"] in _BAD]
@@ -283,7 +414,7 @@ def report(result):
             "host": host.name,
             "nodename": host.nodename,
             "availability_zone": host.az,
-            "fits": host.index in valid_ids,
+            "fits": True if host.index in valid_ids else (None if host.index in maybe_ids else False),
             "kind": kind,
             "failed": failed,
             "uncertain": uncertain,
@@ -303,7 +434,11 @@ def report(result):
             pipeline.append({"stage": "filter", "name": check.name, "start": 0, "end": None, "ran": False})
             continue
         remaining = [h for h in remaining if matrix[h.index][i]["verdict"] not in _BAD]
-        pipeline.append({"stage": "filter", "name": check.name, "start": start, "end": len(remaining), "ran": True})
+        entry = {"stage": "filter", "name": check.name, "start": start, "end": len(remaining), "ran": True}
+        unsure = sum(1 for h in remaining if matrix[h.index][i]["verdict"] in _UNSURE)
+        if unsure:
+            entry["unknown"] = unsure
+        pipeline.append(entry)
         if not remaining:
             stopped = True
     notes = list(result["notes"])
@@ -322,8 +457,13 @@ def report(result):
                      "the best one" % (conf["host_subset_size"], conf["host_subset_size"]))
     if conf["ignored_options"]:
         notes.append("scheduler option(s) not used by the engine: %s" % ", ".join(conf["ignored_options"]))
-    placed = len(result["placements"])
-    fits = placed == req["count"]
+    if req.get("az_note"):
+        notes.insert(0, req["az_note"])
+    placed = len(placements)
+    failed_step = result["failed_step"]
+    failure = None
+    if fits is False:
+        failure = "nova_compute_error" if (failed_step or {}).get("error") else "no_valid_host"
     reasons = [{"reason": k, "hosts": v, "kind": kinds.get(k)} for k, v in
                sorted(primary_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     all_reasons = [{"reason": k, "hosts": v, "kind": kinds.get(k)} for k, v in
@@ -331,11 +471,16 @@ def report(result):
     return {
         "explain_version": EXPLAIN_VERSION,
         "fits": fits,
+        "verdict": {True: "fits", False: "does_not_fit", None: "unknown"}[fits],
+        "failure": failure,
         "count": req["count"],
         "placed": placed,
         "hosts_total": len(cloud.hosts),
         "hosts_valid": len(result["valid"]),
         "valid_hosts": [h.label for h in result["valid"]],
+        "hosts_maybe": len(result["maybe"]),
+        "maybe_hosts": [h.label for h in result["maybe"]],
+        "unknowns": unknowns(result),
         "request": _request_out(req),
         "scheduler": {k: v for k, v in conf.items() if k != "ignored_options"},
         "checks": [c.describe() for c in checks],
@@ -343,8 +488,8 @@ def report(result):
         "reasons": reasons,
         "all_reasons": all_reasons,
         "nova_pipeline": pipeline,
-        "placements": result["placements"],
-        "failed_instance": result["failed_step"],
+        "placements": placements,
+        "failed_instance": failed_step if fits is not None else (result["optimistic"] or (None, None))[1],
         "near_misses": near_misses(result),
         "notes": notes,
     }
@@ -357,8 +502,11 @@ def _request_out(req):
         "required_traits": req["placement"]["required_traits"],
         "forbidden_traits": req["placement"]["forbidden_traits"],
         "availability_zone": req["availability_zone"],
+        "requested_availability_zone": req.get("requested_availability_zone"),
         "forced_host": req["forced_host"],
         "forced_node": req["forced_node"],
+        "host": req.get("requested_host"),
+        "hypervisor_hostname": req.get("requested_node"),
         "image": req["image"].get("name") or req["image"].get("id"),
         "count": req["count"],
         "project_id": req["project_id"],
@@ -388,14 +536,68 @@ def near_misses(result, limit=20):
     return out[:limit]
 
 
+# What data would decide an unknown verdict, by check (id prefix or filter name).
+_DECIDE = {
+    "placement:": "the providers' inventories and usages from the placement API",
+    "prefilter:": "the providers' traits (and aggregates) from the placement API",
+    "filter:ComputeFilter": "the nova-compute service list (os-services)",
+    "filter:ComputeCapabilitiesFilter": "the host capability named by the extra spec (cpu_info: os-hypervisors at "
+                                        "microversion 2.87 or lower; stats: the compute node record)",
+    "filter:ImagePropertiesFilter": "the hosts' supported_instances (not in Nova's API: give it in the snapshot's "
+                                    "hosts, or the compute node record)",
+    "filter:ServerGroupAntiAffinityFilter": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "filter:DifferentHostFilter": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "filter:SameHostFilter": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "filter:NumInstancesFilter": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "filter:AggregateNumInstancesFilter": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "filter:IoOpsFilter": "the servers on each host with their task states (servers/detail?all_tenants=1)",
+    "filter:AggregateIoOpsFilter": "the servers on each host with their task states (servers/detail?all_tenants=1)",
+    "filter:SimpleCIDRAffinityFilter": "the hosts' IP addresses (os-hypervisors host_ip)",
+    "claim:group_policy": "the servers on each host (servers/detail?all_tenants=1 as admin)",
+    "claim:numa_pci": "the hosts' NUMA topology and PCI devices (compute node record)",
+}
+
+
+def _decide(check):
+    if check.id in _DECIDE:
+        return _DECIDE[check.id]
+    for prefix in ("placement:", "prefilter:"):
+        if check.id.startswith(prefix):
+            return _DECIDE[prefix]
+    return "the code of %s (not modelled by the engine) or the data it reads" % check.name
+
+
+def unknowns(result):
+    """The checks whose unknown verdicts keep hosts from being certain, with what would decide them."""
+    checks, matrix = result["checks"], result["matrix"]
+    out = []
+    maybe = result["maybe"]
+    for i, check in enumerate(checks):
+        cells = [matrix[h.index][i] for h in maybe if matrix[h.index][i]["verdict"] in _UNSURE]
+        if not cells:
+            continue
+        out.append({"check": check.id, "name": check.name, "stage": check.stage, "hosts": len(cells),
+                    "verdict": cells[0]["verdict"], "reason": cells[0]["reason"], "decided_by": _decide(check)})
+    return out
+
+
 def compute_headroom(result):
-    """How many more instances of this request fit, per host and in total (now, as configured)."""
+    """How many more instances of this request fit, per host and in total (now, as configured).
+
+    Only certain hosts count in ``total``; a host that fits only if unknown checks pass is
+    in ``maybe_per_host`` (None: its capacity is unknown too) and ``total_if_unknowns_pass``.
+    IoOpsFilter does not cap the total: Nova counts as I/O operations only the instances
+    being built, resized, migrated, snapshotted, rescued or unshelved, so finished servers
+    free their slot; a host at its limit now has no headroom now.
+    """
     ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
     req = ctx.req
     resources = req["placement"]["resources"]
     group = req["group"]
     per_host = {}
+    maybe_per_host = {}
     limited = {}
+    notes = []
     for host in ctx.cloud.hosts:
         row = matrix[host.index]
         if any(cell["verdict"] in _BAD and not isinstance(checks[i], P.ResourceClass)
@@ -403,27 +605,47 @@ def compute_headroom(result):
             continue
         if any(cell["verdict"] == C.ERROR for cell in row):
             continue
+        unsure = any(cell["verdict"] in _UNSURE for cell in row)
+        if unsure and not host.resources:
+            maybe_per_host[host.label] = None
+            continue
         count, by = capacity.headroom(host.resources, resources)
         for check in checks:
             cap = _filter_cap(check, host, ctx)
             if cap is not None and cap < count:
                 count, by = max(cap, 0), check.name
         if count > 0:
-            per_host[host.label] = count
+            if unsure:
+                maybe_per_host[host.label] = count
+            else:
+                per_host[host.label] = count
             limited[host.label] = by
+    if any(isinstance(c, F.IoOpsFilter) for c in checks):
+        notes.append("IoOpsFilter limits only concurrent builds (max_io_ops_per_host; servers being built, resized, "
+                     "migrated, snapshotted count, finished ones do not): it does not cap the total; the scheduler "
+                     "reads the count of the compute's last resource update (about every minute), so a host that "
+                     "just finished builds may refuse new ones until then")
     total = sum(per_host.values())
-    note = None
+    maybe_total = None if any(v is None for v in maybe_per_host.values()) else \
+        total + sum(maybe_per_host.values())
     if group and group.get("policy") == "affinity":
         total = max(per_host.values()) if per_host else 0
-        note = "affinity group: all instances share one host, so the total is the best single host"
+        if maybe_total is not None:
+            maybe_total = max(list(per_host.values()) + list(maybe_per_host.values()) or [0])
+        notes.append("affinity group: all instances share one host, so the total is the best single host")
     out = {"total": total, "per_host": per_host, "limited_by": limited}
-    if note:
-        out["note"] = note
+    if maybe_per_host:
+        out["unknown"] = True
+        out["maybe_per_host"] = maybe_per_host
+        out["total_if_unknowns_pass"] = maybe_total
+    if notes:
+        out["note"] = "; ".join(notes)
     return out
 
 
 def _counting_filter(check):
-    return isinstance(check, (F.NumInstancesFilter, F.IoOpsFilter, F.ServerGroupAntiAffinityFilter))
+    return isinstance(check, (F.NumInstancesFilter, F.IoOpsFilter, F.ServerGroupAntiAffinityFilter,
+                              CL.GroupPolicyClaim))
 
 
 def _filter_cap(check, host, ctx):
@@ -432,8 +654,10 @@ def _filter_cap(check, host, ctx):
         return limit - (host.num_instances or 0)
     if isinstance(check, F.IoOpsFilter):
         limit, _n = check.limit(host, ctx)
-        return limit - (host.num_io_ops or 0)
-    if isinstance(check, F.ServerGroupAntiAffinityFilter) and check.group is not None and host.instances is not None:
+        # not a cap on the total (finished builds stop counting), only "none now" at the limit
+        return 0 if (host.num_io_ops or 0) >= limit else None
+    if isinstance(check, (F.ServerGroupAntiAffinityFilter, CL.GroupPolicyClaim)) and check.group is not None \
+            and check.group.get("policy") == "anti-affinity" and host.instances is not None:
         rules = check.group.get("rules") or {}
         try:
             limit = int(rules.get("max_server_per_host", 1))

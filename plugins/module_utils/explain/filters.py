@@ -245,6 +245,11 @@ class ComputeCapabilitiesFilter(Filter):
                 return self.failed("extra spec %s: no capability named" % key)
             cap = _capability(attrs, scope)
             if cap is None:
+                missing = _missing_data(host, scope)
+                if missing:
+                    return C.unknown("extra spec %s=%r: the snapshot lacks the host's %s (Nova compares it; "
+                                     "os-hypervisors returns cpu_info only up to microversion 2.87)"
+                                     % (key, req, missing))
                 return self.failed("extra spec %s=%r: host has no %s" % (key, req, ":".join(scope)))
             try:
                 matched = spec_match(_py_str(cap), req)
@@ -257,6 +262,50 @@ class ComputeCapabilitiesFilter(Filter):
         if not checked:
             return C.ok("no extra spec names a host capability")
         return C.ok("matches %s" % ", ".join(checked))
+
+
+# HostState attributes the snapshot may not carry: None there means "not known", not "absent".
+_SNAPSHOT_FIELDS = ("cpu_info", "hypervisor_type", "hypervisor_version", "host_ip", "supported_instances")
+_NOT_IN_SNAPSHOT = ("numa_topology", "pci_stats", "metrics")
+
+
+def _missing_data(host, scope):
+    """The name of the host data a capability lookup needs and the snapshot lacks, or None."""
+    root = scope[0] if scope else None
+    if root in _SNAPSHOT_FIELDS and host.raw.get(root) is None:
+        return root
+    if root in _NOT_IN_SNAPSHOT:
+        return root
+    return None
+
+
+# Drivers whose supported_instances is fixed by their code (nova.virt.fake.FakeDriver).
+_FIXED_SUPPORTED = {"fake": [["x86_64", "fake", "hvm"]]}
+
+
+def inferred_supported_instances(raw):
+    """(supported_instances inferred from hypervisor_type and cpu_info, complete?, how) or None.
+
+    Nova's API does not return supported_instances. The fake driver always reports
+    x86_64/fake/hvm; a libvirt QEMU/KVM host supports its own CPU architecture (cpu_info
+    arch) with kvm and qemu in hvm mode, and possibly more emulated ones (so a mismatch
+    stays unknown there).
+    """
+    hv_type = str(raw.get("hypervisor_type") or "").lower()
+    if hv_type in _FIXED_SUPPORTED:
+        return _FIXED_SUPPORTED[hv_type], True, "hypervisor_type %s (the driver always reports %s)" % (
+            raw.get("hypervisor_type"), ", ".join("/".join(t) for t in _FIXED_SUPPORTED[hv_type]))
+    cpu_info = raw.get("cpu_info")
+    arch = cpu_info.get("arch") if isinstance(cpu_info, dict) else None
+    if hv_type in ("qemu", "kvm") and arch:
+        try:
+            arch = _canon(arch, "arch")
+        except NovaRaises:
+            return None
+        return [[arch, "kvm", "hvm"], [arch, "qemu", "hvm"]], False, (
+            "hypervisor_type %s and cpu_info arch %s (other architectures may be emulated)"
+            % (raw.get("hypervisor_type"), arch))
+    return None
 
 
 def _canon(value, kind):
@@ -341,7 +390,7 @@ class ImagePropertiesFilter(Filter):
     def key(self, host, ctx):
         raw = host.raw
         return (json.dumps(raw.get("supported_instances"), sort_keys=True), raw.get("hypervisor_version"),
-                json.dumps(raw.get("cpu_info"), sort_keys=True, default=str))
+                json.dumps(raw.get("cpu_info"), sort_keys=True, default=str), raw.get("hypervisor_type"))
 
     def evaluate(self, host, ctx, state):
         if self.error:
@@ -351,7 +400,7 @@ class ImagePropertiesFilter(Filter):
         supported = host.raw.get("supported_instances")
         wanted_text = "/".join(w or "*" for w in self.wanted)
         if supported is None:
-            return C.unknown("image wants %s; the snapshot lacks the host's supported_instances" % wanted_text)
+            return self._inferred(host, wanted_text)
         if not supported:
             return self.failed("image wants %s; host reports no supported_instances" % wanted_text)
         hv_version = host.raw.get("hypervisor_version")
@@ -380,6 +429,20 @@ class ImagePropertiesFilter(Filter):
         return self.failed("image wants %s%s; host supports %s" % (
             wanted_text, (" and " + ", ".join(extra)) if extra else "",
             ", ".join("/".join(str(x) for x in s) for s in supported)))
+
+    def _inferred(self, host, wanted_text):
+        lacking = "image wants %s; the snapshot lacks the host's supported_instances" % wanted_text
+        inferred = inferred_supported_instances(host.raw)
+        if inferred is None or self.version_req or self.bits:
+            return C.unknown(lacking)
+        supported, complete, how = inferred
+        if any(all(w is None or w in inst for w in self.wanted) for inst in supported):
+            return C.ok("supports %s (inferred from %s; supported_instances not in the snapshot)" % (wanted_text, how))
+        if complete:
+            return self.failed("image wants %s; host supports %s (inferred from %s; supported_instances not in "
+                               "the snapshot)" % (wanted_text, ", ".join("/".join(t) for t in supported), how))
+        return C.unknown("%s; inferred from %s: %s, so it passes only if the host also supports %s"
+                         % (lacking, how, ", ".join("/".join(t) for t in supported), wanted_text))
 
 
 class _GroupFilter(Filter):

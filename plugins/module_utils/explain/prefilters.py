@@ -120,26 +120,45 @@ class AvailabilityZone(C.Check):
 
 
 class ForcedHost(C.Check):
-    """``--availability-zone az:host[:node]``: only that host (filters are then skipped)."""
+    """``--availability-zone az:host[:node]``: only that host (filters are then skipped).
+
+    With ``requested=True`` it is the ``host`` / ``hypervisor_hostname`` of microversion
+    2.74 (a requested destination: placement ``in_tree``, the host filters still run).
+    """
 
     stage = "prefilter"
     name = "forced_host"
 
-    def __init__(self, ctx):
-        super().__init__("prefilter:forced_host")
-        self.host = ctx.req["forced_host"]
-        self.node = ctx.req["forced_node"]
+    def __init__(self, ctx, requested=False):
+        super().__init__("prefilter:requested_destination" if requested else "prefilter:forced_host",
+                         "requested_destination" if requested else None)
+        req = ctx.req
+        self.host = req["requested_host"] if requested else req["forced_host"]
+        self.node = req["requested_node"] if requested else req["forced_node"]
+        self.requested = requested
+        self.note = None if requested else req.get("az_note")
 
     def key(self, host, ctx):
         return (host.name, host.nodename)
 
     def evaluate(self, host, ctx, state):
         wanted = "%s%s" % (self.host or "*", (":" + self.node) if self.node else "")
+        what = "requests" if self.requested else "forces"
         if self.host and host.name != self.host:
-            return C.fail(C.STATIC, "the request forces host %s" % wanted, "not the forced host")
+            return C.fail(C.STATIC, "the request %s host %s" % (what, wanted), "not the %s host" % (
+                "requested" if self.requested else "forced"))
         if self.node and host.nodename != self.node:
-            return C.fail(C.STATIC, "the request forces node %s" % wanted, "not the forced node")
+            return C.fail(C.STATIC, "the request %s node %s" % (what, wanted), "not the %s node" % (
+                "requested" if self.requested else "forced"))
+        if self.requested:
+            return C.ok("requested destination %s (the host filters still run)" % wanted)
         return C.ok("forced destination %s (host filters are skipped)" % wanted)
+
+    def describe(self):
+        result = super().describe()
+        if self.note:
+            result["note"] = self.note
+        return result
 
 
 class RequiredRootTrait(C.Check):
@@ -256,6 +275,8 @@ def build(ctx):
                  "AvailabilityZoneFilter checks the AZ"), stage="prefilter"))
     if req["forced_host"] or req["forced_node"]:
         result.append(ForcedHost(ctx))
+    if req.get("requested_host") or req.get("requested_node"):
+        result.append(ForcedHost(ctx, requested=True))
     if conf["query_placement_for_image_type_support"] and not req["is_bfv"] and req["image"].get("disk_format"):
         trait = "COMPUTE_IMAGE_TYPE_%s" % str(req["image"]["disk_format"]).upper()
         result.append(RequiredRootTrait("prefilter:image_type", "require_image_type_support", [trait],

@@ -32,14 +32,16 @@ def _original_request(req):
         "flavor": flavor,
         "image": {"id": req["image"].get("id"), "name": req["image"].get("name"),
                   "disk_format": req["image"].get("disk_format"), "properties": dict(req["image"]["properties"])},
-        "availability_zone": req["availability_zone"],
+        "availability_zone": req.get("requested_availability_zone", req["availability_zone"]),
+        "host": req.get("requested_host"),
+        "hypervisor_hostname": req.get("requested_node"),
         "scheduler_hints": dict(req["hints"]),
         "count": req["count"],
         "project_id": req["project_id"],
         "is_bfv": req["is_bfv"],
     }
     if req["forced_host"] or req["forced_node"]:
-        request["availability_zone"] = "%s:%s%s" % (req["availability_zone"] or "", req["forced_host"] or "",
+        request["availability_zone"] = "%s:%s%s" % (request["availability_zone"] or "", req["forced_host"] or "",
                                                     (":" + req["forced_node"]) if req["forced_node"] else "")
     return request
 
@@ -51,7 +53,7 @@ def _verify(cloud, conf, request):
     except ExplainError:
         return None
     result = engine.run(cloud, conf, req)
-    if len(result["placements"]) != req["count"]:
+    if result["fits"] is not True:  # a change that fits only if unknown checks pass is not verified
         return None
     return result
 
@@ -111,7 +113,8 @@ def relaxations(cloud, conf, req, result, limit=10):
                 detail={"availability_zone": None})
     if req["forced_host"] or req["forced_node"]:
         attempt("drop_forced_host", "do not force host %s" % (req["forced_host"] or req["forced_node"]),
-                dict(base, availability_zone=req["availability_zone"]), detail={})
+                dict(base, availability_zone=req.get("requested_availability_zone", req["availability_zone"])),
+                detail={})
 
     # 4. a smaller flavor (the largest that fits on a host failing only capacity checks)
     for flavor, host_label in _smaller_flavors(result, req):

@@ -8,8 +8,21 @@ from __future__ import annotations
 _SYMBOL = {"pass": ".", "fail": "X", "unknown": "?", "error": "E", "not_evaluated": "-", "skipped": "~"}
 
 
+def _unknown_names(report):
+    return ", ".join(u["name"] for u in report.get("unknowns") or []) or "the unknown checks"
+
+
+def _pass_text(report):
+    many = len(report.get("unknowns") or []) > 1
+    return "%s pass%s" % (_unknown_names(report), "" if many else "es")
+
+
 def summary_line(report):
-    """'0/12 hosts fit m1.xlarge in az1: 5 insufficient MEMORY_MB, 3 disabled, 4 not in AZ az1'."""
+    """'0/12 hosts fit m1.xlarge in az1: 5 insufficient MEMORY_MB, 3 disabled, 4 not in AZ az1'.
+
+    Hosts whose verdict depends on an unknown check never count as fitting: they are
+    "M more only if <check> passes", and the request then fits "unknown".
+    """
     req = report["request"]
     text = "%d/%d hosts fit %s" % (report["hosts_valid"], report["hosts_total"], req["flavor"])
     if req["count"] > 1:
@@ -18,19 +31,32 @@ def summary_line(report):
         text += " on %s" % (req.get("forced_host") or req.get("forced_node"))
     if req["availability_zone"]:
         text += " in %s" % req["availability_zone"]
+    if report.get("hosts_maybe"):
+        text += ", %d more only if %s" % (report["hosts_maybe"], _pass_text(report))
     if report["reasons"]:
         text += ": " + ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in report["reasons"])
-    if req["count"] > 1 and not report["fits"]:
-        failed = report.get("failed_instance") or {}
+    fits = report["fits"]
+    failed = report.get("failed_instance") or {}
+    if fits is None:
+        text += "; fits: unknown (decided by %s)" % _unknown_names(report)
+    elif fits is False and failed.get("error"):
+        text += "; the server goes to ERROR at nova-compute: %s" % failed["error"]
+    elif req["count"] > 1 and not fits:
         why = ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in failed.get("reasons", []))
         then = (" (then %s)" % why) if why else ""
         text += "; only %d of %d instances placed%s" % (report["placed"], req["count"], then)
-    elif report["fits"] and report["placements"]:
+    elif fits is False and report["hosts_valid"]:
+        why = ", ".join("%d %s" % (r["hosts"], r["reason"]) for r in failed.get("reasons", []))
+        text += "; no host can take it%s" % ((" (%s)" % why) if why else "")
+    if fits and report["placements"]:
         hosts = []
         for p in report["placements"]:
             if p["host"] not in hosts:
                 hosts.append(p["host"])
         text += "; -> %s" % ", ".join(hosts[:5]) + (" ..." if len(hosts) > 5 else "")
+    if report.get("warnings"):
+        text += " [assuming Nova's default scheduler configuration]" if any(
+            "assuming Nova" in w for w in report["warnings"]) else ""
     return text
 
 
@@ -59,12 +85,13 @@ def render_table(report, max_hosts=40, reason_width=90):
     # PRS-style: each check and the hosts it lets through / stops.
     rows = []
     for i, check in enumerate(checks):
-        passed = [h["host"] if h["host"] == h["nodename"] else "%s/%s" % (h["host"], h["nodename"])
-                  for h in report["hosts"] if h["checks"][check["id"]]["verdict"] not in ("fail", "error")]
+        verdicts = [h["checks"][check["id"]]["verdict"] for h in report["hosts"]]
+        passed = sum(1 for v in verdicts if v in ("pass", "skipped"))
+        unsure = sum(1 for v in verdicts if v in ("unknown", "not_evaluated"))
         stopped = [h["host"] for h in report["hosts"] if h["checks"][check["id"]]["verdict"] in ("fail", "error")]
-        rows.append(["c%d" % (i + 1), check["stage"], check["name"], "%d" % len(passed), "%d" % len(stopped),
-                     _clip(", ".join(stopped) or "-", 60)])
-    out.append(_table(["#", "stage", "check", "pass", "fail", "hosts stopped"], rows))
+        rows.append(["c%d" % (i + 1), check["stage"], check["name"], "%d" % passed, "%d" % unsure,
+                     "%d" % len(stopped), _clip(", ".join(stopped) or "-", 60)])
+    out.append(_table(["#", "stage", "check", "pass", "unknown", "fail", "hosts stopped"], rows))
     out.append("")
     # Host x check matrix.
     hosts = sorted(report["hosts"], key=lambda h: (not h["chosen"], not h["fits"], len(h["failed"]), h["host"]))
@@ -78,13 +105,17 @@ def render_table(report, max_hosts=40, reason_width=90):
             if cell["verdict"] in ("fail", "error"):
                 first = "%s: %s" % (c["name"], cell["reason"])
                 break
-        verdict = "CHOSEN" if h["chosen"] else ("fits" if h["fits"] else (h["kind"] or "fail"))
+        if h["chosen"]:
+            verdict = "CHOSEN" if h["fits"] else "CHOSEN if ?"
+        else:
+            verdict = "fits" if h["fits"] else ("unknown" if h["fits"] is None else (h["kind"] or "fail"))
         label = h["host"] if h["host"] == h["nodename"] else "%s/%s" % (h["host"], h["nodename"])
         rows.append([label, verdict, symbols, "%d" % len(h["failed"]), _clip(first or "-", reason_width)])
     out.append(_table(["host", "verdict", "c1..c%d" % len(checks), "fails", "first failure (numbers)"], rows))
     if len(hosts) > len(shown):
         out.append("... %d more host(s) not shown" % (len(hosts) - len(shown)))
-    out.append("legend: . pass  X fail  ? unknown  E Nova errors  - not evaluated  ~ skipped (forced host)")
+    out.append("legend: . pass  X fail  ? unknown  E Nova errors  - not evaluated  ~ skipped (forced host); "
+               "stage claim = nova-compute's checks on the chosen host")
     if report.get("near_misses"):
         out.append("")
         out.append("near misses (one failing check):")
@@ -98,22 +129,39 @@ def render_table(report, max_hosts=40, reason_width=90):
         out.append("what would make it fit (each verified by re-running the engine):")
         for r in report["relaxations"]:
             out.append("  - %s -> %d host(s): %s" % (r["change"], r["hosts_valid"], _clip(", ".join(r["hosts"]), 60)))
-    elif not report["fits"]:
+    elif report["fits"] is False:
         out.append("")
         out.append("no single relaxation the engine tries makes this request fit")
+    if report.get("unknowns"):
+        out.append("")
+        out.append("unknown (these hosts fit only if the check passes; what would decide it):")
+        for u in report["unknowns"]:
+            out.append("  - %s on %d host(s): %s; decided by %s" % (u["name"], u["hosts"], u["reason"],
+                                                                    u["decided_by"]))
+    if report.get("relaxations_note"):
+        out.append("relaxations %s" % report["relaxations_note"])
     head = report.get("headroom")
     if head:
         out.append("")
         per = sorted(head["per_host"].items(), key=lambda kv: (-kv[1], kv[0]))
-        out.append("headroom: %d more of this request fit now%s" % (
-            head["total"], (": " + ", ".join("%s %d" % kv for kv in per[:8]) + (" ..." if len(per) > 8 else ""))
-            if per else ""))
+        hosts = (": " + ", ".join("%s %d" % kv for kv in per[:8]) + (" ..." if len(per) > 8 else "")) if per else ""
+        if head.get("unknown"):
+            maybe = head.get("total_if_unknowns_pass")
+            out.append("headroom: unknown: %d certain%s; %s more only if %s" % (
+                head["total"], hosts, "an unknown number" if maybe is None else "%d" % (maybe - head["total"]),
+                _pass_text(report)))
+        else:
+            out.append("headroom: %d more of this request fit now%s" % (head["total"], hosts))
+        if head.get("note"):
+            out.append("headroom note: %s" % head["note"])
     if report.get("placements") and report["count"] > 1:
         out.append("")
         out.append("instance by instance: " + ", ".join("#%d -> %s" % (p["instance"], p["host"])
                                                         for p in report["placements"]))
-    if report.get("notes"):
+    if report.get("warnings") or report.get("notes"):
         out.append("")
-        for note in report["notes"]:
+        for warning in report.get("warnings") or []:
+            out.append("WARNING: %s" % warning)
+        for note in report.get("notes") or []:
             out.append("note: %s" % note)
     return "\n".join(out)

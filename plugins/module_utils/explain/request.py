@@ -16,6 +16,8 @@ Request shape (plain data)::
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.stackops.nova.plugins.module_utils import capacity
 from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError
 
@@ -28,6 +30,8 @@ LEGACY_IMAGE_PROPERTIES = {
     "auto_disk_config": "hw_auto_disk_config",
     "os_command_line": "os_command_line",
 }
+
+_ID_RE = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 KNOWN_HINTS = ("group", "different_host", "same_host", "query", "build_near_host_ip", "cidr",
                "target_cell", "retry_hosts")
@@ -67,6 +71,98 @@ def find_group(snapshot, ref):
     return matches[0] if matches else None
 
 
+# nova.compute.flavors.create: vcpus and memory_mb must be at least 1 (root_gb, ephemeral
+# and swap at least 0); a flavor below that cannot exist, so no request can use it.
+_FLAVOR_MINIMUM = (("vcpus", ("vcpus",), 1), ("ram", ("ram", "memory_mb"), 1))
+
+
+def _check_flavor_size(flavor):
+    for name, keys, minimum in _FLAVOR_MINIMUM:
+        value = next((flavor[k] for k in keys if k in flavor), None)
+        try:
+            number = int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ExplainError("request.flavor.%s must be a whole number, got %r" % (name, value)) from None
+        if number < minimum:
+            raise ExplainError("request.flavor.%s is %d: Nova refuses a flavor with %s below %d "
+                               "(nova.compute.flavors.create)" % (name, number, name, minimum))
+
+
+def host_availability_zone(snapshot, host_name):
+    """(AZ of ``host_name`` from its aggregates or None, whether the host is in any aggregate)."""
+    in_any = False
+    for agg in snapshot.get("aggregates") or []:
+        if host_name is None or host_name not in (agg.get("hosts") or []):
+            continue
+        in_any = True
+        metadata = agg.get("metadata") or {}
+        zone = agg.get("availability_zone") or metadata.get("availability_zone")
+        if zone:
+            return zone, True
+    return None, in_any
+
+
+def forced_host_az(snapshot, az, forced_host, forced_node):
+    """The AZ Nova keeps for a forced destination, and a note when it drops the requested one.
+
+    nova.api.openstack.compute.servers._validate_host_availability_zone: with ``az:host``
+    the requested AZ is kept only when the host is in it (or it is the default AZ and the
+    host is in no AZ aggregate); otherwise the API logs "... to avoid bug #1934770" and
+    drops it, so the server goes to the forced host whatever its AZ.
+    """
+    if not (forced_host or forced_node) or not az:
+        return az, None
+    default_az = ((snapshot.get("scheduler") or {}).get("default_availability_zone")) or "nova"
+    host_az, in_any = host_availability_zone(snapshot, forced_host)
+    if not in_any:
+        if az == default_az:
+            return az, None
+        why = "is in no aggregate" if forced_host else "is not named (az::node)"
+    elif az == host_az or (az == default_az and host_az is None):
+        return az, None
+    else:
+        why = "is in availability zone %s" % (host_az or default_az)
+    note = ("requested availability zone %s dropped: forced host %s %s, and Nova's API then ignores the requested "
+            "zone (\"overwriting requested availability zone to avoid bug #1934770\")" % (
+                az, forced_host or "(none)", why))
+    return None, note
+
+
+def resolve_project(value, snapshot):
+    """A project id from ``value`` (an id or a name) using the snapshot's ``projects`` list.
+
+    Returns the id; raises ExplainError naming ``project_id`` when ``value`` is not an id
+    the snapshot knows and cannot be resolved as a name.
+    """
+    if value is None:
+        return None
+    value = str(value)
+    projects = snapshot.get("projects")
+    if isinstance(projects, list) and projects:
+        ids = {str(p.get("id")) for p in projects if isinstance(p, dict)}
+        if value in ids:
+            return value
+        named = [str(p.get("id")) for p in projects if isinstance(p, dict) and p.get("name") == value]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise ExplainError("project_id %r names %d projects; give the project id" % (value, len(named)))
+        raise ExplainError("project_id %r is neither the id nor the name of a project of the snapshot" % value)
+    known = set()
+    for agg in snapshot.get("aggregates") or []:
+        for key, val in (agg.get("metadata") or {}).items():
+            if str(key).startswith("filter_tenant_id"):
+                known.update(v.strip() for v in str(val).split(","))
+    for group in snapshot.get("server_groups") or []:
+        if group.get("project_id"):
+            known.add(str(group["project_id"]))
+    if value in known or _ID_RE.match(value):
+        return value
+    raise ExplainError("project_id %r does not look like a project id (32 hex digits or a UUID) and the snapshot "
+                       "has no project names to resolve it: give the id (openstack project show -f value -c id "
+                       "NAME)" % value)
+
+
 def normalize_request(request, snapshot):
     """Validate the request and compute its placement request (``capacity.flavor_request``)."""
     if not isinstance(request, dict):
@@ -93,6 +189,7 @@ def normalize_request(request, snapshot):
         placement = capacity.flavor_request(flavor, props, is_bfv=is_bfv)
     except capacity.CapacityError as exc:
         raise ExplainError("request.flavor: %s" % exc) from None
+    _check_flavor_size(flavor)
     count = request.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) and not (isinstance(count, str) and count.isdigit()):
         raise ExplainError("request.count must be a positive integer, got %r" % (count,))
@@ -102,7 +199,16 @@ def normalize_request(request, snapshot):
     hints = request.get("scheduler_hints") or {}
     if not isinstance(hints, dict):
         raise ExplainError("request.scheduler_hints must be a mapping")
-    az, forced_host, forced_node = parse_az(request.get("availability_zone"))
+    requested_az, forced_host, forced_node = parse_az(request.get("availability_zone"))
+    az, az_note = forced_host_az(snapshot, requested_az, forced_host, forced_node)
+    requested_host = request.get("host") or None
+    requested_node = request.get("hypervisor_hostname") or None
+    for key, value in (("host", requested_host), ("hypervisor_hostname", requested_node)):
+        if value is not None and not isinstance(value, str):
+            raise ExplainError("request.%s must be a string, got %r" % (key, value))
+    if (requested_host or requested_node) and (forced_host or forced_node):
+        raise ExplainError("request.host/hypervisor_hostname and availability_zone az:host[:node] are mutually "
+                           "exclusive (Nova's API refuses both together)")
     group = None
     group_ref = hints.get("group")
     if isinstance(group_ref, list):
@@ -129,6 +235,10 @@ def normalize_request(request, snapshot):
         "image": {"id": image.get("id"), "name": image.get("name"), "disk_format": image.get("disk_format"),
                   "properties": dict(props)},
         "availability_zone": az,
+        "requested_availability_zone": requested_az,
+        "az_note": az_note,
+        "requested_host": requested_host,
+        "requested_node": requested_node,
         "forced_host": forced_host,
         "forced_node": forced_node,
         "hints": dict(hints),

@@ -95,3 +95,22 @@ def test_module_bad_input_names_the_option(run):
     assert res.kind == "fail" and "image has unknown key(s) props" in res.result["msg"]
     res = run(snapshot={"snapshot_version": 7, "hosts": []}, flavor=XL)
     assert res.kind == "fail" and "snapshot" in res.result["msg"]
+
+
+def test_module_warns_about_assumed_configuration_and_resolves_or_refuses_project_names(run):
+    snap = B.twelve_hosts()
+    res = run(snapshot=snap, flavor=XL, availability_zone="az1")
+    assert res.kind == "exit"
+    assert any("assuming Nova's defaults" in w for w in res.result["explanation"]["warnings"])
+    res = run(snapshot=snap, flavor=XL, project_id="tenant-a")
+    assert res.kind == "fail" and "project_id 'tenant-a' does not look like a project id" in res.result["msg"]
+    named = dict(snap, projects=[{"id": "0123456789abcdef0123456789abcdef", "name": "tenant-a"}])
+    res = run(snapshot=named, flavor=XL, project_id="tenant-a", scheduler={"enabled_filters": ["ComputeFilter"]})
+    assert res.kind == "exit", res.result
+    assert res.result["explanation"]["request"]["project_id"] == "0123456789abcdef0123456789abcdef"
+    assert res.result["explanation"]["warnings"] == []
+
+
+def test_module_refuses_a_zero_vcpu_flavor(run):
+    res = run(snapshot=B.twelve_hosts(), flavor={"name": "z", "vcpus": 0, "ram": 512, "disk": 1}, count=1000000000)
+    assert res.kind == "fail" and "flavor.vcpus is 0: Nova refuses" in res.result["msg"]

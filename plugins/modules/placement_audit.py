@@ -53,10 +53,10 @@ options:
     elements: str
   compute_config:
     description:
-      - The C(nova.conf) values of the computes, to decide the ratio and reserved part of
+      - 'The C(nova.conf) values of the computes, to decide the ratio and reserved part of
         V(inventory_mismatch): a mapping of compute host name (or V(*) for every other host) to
         C(cpu_allocation_ratio), C(ram_allocation_ratio), C(disk_allocation_ratio), C(reserved_host_cpus),
-        C(reserved_host_memory_mb), C(reserved_host_disk_mb).
+        C(reserved_host_memory_mb), C(reserved_host_disk_mb).'
       - A ratio given here must equal placement's. Give a ratio only when nova.conf sets it; when nova.conf
         leaves it unset, the C(initial_*_allocation_ratio) applied only when the provider was created and
         placement's value is the truth, so leave it out (or null).

@@ -494,12 +494,36 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
                           hyp["id"], "; the name %s belongs to %s" % (clash["name"], clash["uuid"]) if clash else "")},
             fix={"commands": commands, "repair": None}))
 
-    # 4. aggregates
+    # 4. aggregates. Nova mirrors a host's aggregates into placement for one node only
+    # (AggregateAPI.add_host_to_aggregate takes the host's first compute node; sync_aggregates
+    # refuses hosts with several): for multi-node hosts (ironic) Nova defines no membership.
+    multi_node = {host for host, nodes in hosts_nodes.items() if len(nodes) > 1}
+    unread_aggs = [p for p in providers if p["uuid"] in hyp_by_uuid and p.get("aggregates") is None]
+    if unread_aggs:
+        unknown.append({"check": "aggregates", "objects": [_pref(p) for p in unread_aggs],
+                        "why": "the placement aggregates of these providers could not be read",
+                        "decide_by": "GET /resource_providers?member_of=<aggregate uuid> with admin credentials"})
+    unread_traits = [p for p in providers if p["uuid"] in hyp_by_uuid and p.get("traits") is None]
+    if unread_traits:
+        unknown.append({"check": "disabled_trait", "objects": [_pref(p) for p in unread_traits],
+                        "why": "the traits of these providers could not be read",
+                        "decide_by": "GET /resource_providers?required=COMPUTE_STATUS_DISABLED with admin credentials"})
+    multi_in_aggs = sorted(h for h in multi_node if any(h in a["hosts"] for a in aggregates))
+    if multi_in_aggs:
+        unknown.append({
+            "check": "aggregate_membership_of_multi_node_hosts",
+            "objects": [{"host": h, "nodes": len(hosts_nodes[h])} for h in multi_in_aggs],
+            "why": "Nova mirrors a host's aggregates into placement for one of its compute nodes only, and "
+                   "nova-manage placement sync_aggregates refuses hosts with several nodes: Nova defines no "
+                   "placement membership for the other nodes (placement prefilters such as the AZ one skip them)",
+            "decide_by": "whether the placement aggregate prefilters ([scheduler] query_placement_for_*, "
+                         "limit_tenants_to_placement_aggregate) are in use; if so add every node's provider to "
+                         "the aggregate with openstack resource provider aggregate set"})
     for agg in sorted(aggregates, key=lambda a: a.get("name") or ""):
         if not agg.get("uuid"):
             continue
         members = set(agg["hosts"])
-        for host in sorted(members):
+        for host in sorted(members - multi_node):
             for hyp in hosts_nodes.get(host, []):
                 prov = prov_by_uuid.get(hyp.get("id"))
                 if prov is None or prov.get("aggregates") is None or agg["uuid"] in prov["aggregates"]:
@@ -510,7 +534,8 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
                     "prefilters (tenant isolation, AZ) miss it" % (host, agg["name"], prov["name"], agg["uuid"]),
                     provider=_pref(prov), aggregate=dict(agg),
                     evidence={"nova": "aggregate %s (%s) hosts: %s" % (agg["name"], agg["uuid"], ", ".join(agg["hosts"])),
-                              "placement": "provider %s aggregates: %s" % (prov["name"], ", ".join(prov["aggregates"]) or "none")},
+                              "placement": "provider %s is not in placement aggregate %s (of Nova's aggregates it is in: %s)"
+                                           % (prov["name"], agg["uuid"], ", ".join(prov["aggregates"]) or "none")},
                     fix={"commands": ["nova-manage placement sync_aggregates"],
                          "repair": {"action": "set_aggregates", "provider": prov["uuid"], "name": prov["name"],
                                     "add": [agg["uuid"]], "remove": []}}))
@@ -518,7 +543,7 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
             hyp = hyp_by_uuid.get(prov["uuid"])
             if hyp is None or prov.get("aggregates") is None or agg["uuid"] not in prov["aggregates"]:
                 continue
-            if hyp.get("host") in members:
+            if hyp.get("host") in members or hyp.get("host") in multi_node:
                 continue
             findings.append(_finding(
                 "aggregate_stale_in_placement",
@@ -526,7 +551,7 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
                 % (prov["name"], agg["uuid"], hyp.get("host"), agg["name"]),
                 provider=_pref(prov), aggregate=dict(agg),
                 evidence={"nova": "aggregate %s (%s) hosts: %s" % (agg["name"], agg["uuid"], ", ".join(agg["hosts"]) or "none"),
-                          "placement": "provider %s aggregates: %s" % (prov["name"], ", ".join(prov["aggregates"]))},
+                          "placement": "provider %s is in aggregate %s" % (prov["name"], agg["uuid"])},
                 fix={"commands": ["openstack aggregate add host %s %s; openstack aggregate remove host %s %s "
                                   "(Nova removes the placement aggregate with the host)"
                                   % (agg["name"], hyp.get("host"), agg["name"], hyp.get("host"))],

@@ -5,14 +5,17 @@
 
 Private library code (needs openstacksdk, not Ansible). Reads, for P providers:
 
-* placement first: ``GET /resource_providers`` (paginated), then per provider its
-  inventories, traits, aggregates and allocations (``4P``), on at most ``workers`` threads;
-* then Nova's list calls: hypervisors, compute services, aggregates, servers of all projects,
-  migrations (each paginated);
+* Nova's aggregates (one list call);
+* placement: ``GET /resource_providers``, the providers with ``COMPUTE_STATUS_DISABLED`` and with
+  ``MISC_SHARES_VIA_AGGREGATE`` (one filtered list each), the providers of each Nova aggregate
+  (``member_of``, one list per aggregate), then per provider its inventories and allocations
+  (``2P``), on at most ``workers`` threads;
+* then Nova's list calls: hypervisors, compute services, servers of all projects, migrations
+  (each paginated);
 * then a re-read of the few consumers that look orphaned or missing (``GET /allocations/{c}``,
   ``GET /servers/{id}``), so boots and deletes in flight between the two reads are not findings.
 
-Placement is read before Nova on purpose: a consumer seen in placement was created before
+Placement's allocations are read before Nova's servers on purpose: a consumer seen in placement was created before
 Nova's lists were read, so "no such server" is only ever a race with a delete, which the
 re-read settles. Repairs re-read each object and refuse when it changed since the audit.
 """
@@ -29,7 +32,7 @@ COMPUTE_MICROVERSION = "2.87"
 # 1.28: consumer generations (safe allocation writes); 1.14: root_provider_uuid;
 # below 1.38, which would require a consumer_type on writes.
 PLACEMENT_MICROVERSION = "1.36"
-PROVIDER_PARTS = ("inventories", "traits", "aggregates", "allocations")
+PROVIDER_PARTS = ("inventories", "allocations")
 
 
 def _placement(conn):
@@ -39,10 +42,10 @@ def _placement(conn):
 
 def fetch(conn, workers=8):
     """Everything :func:`audit.audit` takes, as keyword arguments, plus ``requests`` counted."""
-    counter = {"n": 0}
+    sent = []  # list.append is atomic: the per-provider reads run on threads
 
     def get_json(adapter, url, what, microversion=None, params=None):
-        counter["n"] += 1
+        sent.append(url)
         return _gather.get_json(adapter, url, what, microversion=microversion, params=params)
 
     def get_paginated(adapter, url, key, what, microversion=None, params=None):
@@ -56,9 +59,32 @@ def fetch(conn, workers=8):
             next_params = None
         return items
 
+    compute = conn.compute
+    compute_mv = _gather._microversion(compute, COMPUTE_MICROVERSION)
+    # Nova's aggregates first: their uuids are what placement is asked about (not racy).
+    aggregates = [_audit.aggregate_entry(a) for a in get_json(
+        compute, "/os-aggregates", "list host aggregates", microversion=compute_mv).get("aggregates") or []]
+
     placement, placement_mv = _placement(conn)
     raw_providers = get_paginated(placement, "/resource_providers", "resource_providers",
                                   "list placement resource providers", microversion=placement_mv)
+
+    def members(query, what):
+        """Provider uuids a filtered provider list returns, or None when it failed."""
+        try:
+            return {p["uuid"] for p in get_paginated(placement, "/resource_providers", "resource_providers", what,
+                                                     microversion=placement_mv, params=query)}
+        except _conn.NovaError:
+            return None
+
+    # Only the traits and aggregates the audit checks, one list call each (placement 1.18 / 1.3),
+    # instead of two requests per provider.
+    with_trait = {trait: members({"required": trait}, "list providers with trait %s" % trait)
+                  for trait in (_audit.DISABLED_TRAIT, _audit.SHARING_TRAIT)}
+    in_aggregate = {agg["uuid"]: members({"member_of": agg["uuid"]}, "list providers in aggregate %s" % agg["uuid"])
+                    for agg in aggregates if agg.get("uuid")}
+    traits_known = all(v is not None for v in with_trait.values())
+    aggregates_known = all(v is not None for v in in_aggregate.values())
 
     def read_parts(record):
         uuid = record["uuid"]
@@ -72,20 +98,19 @@ def fetch(conn, workers=8):
                     return None
                 parts[part] = None
                 continue
-            parts[part] = body.get(part) if body.get(part) is not None else ({} if part in ("inventories", "allocations") else [])
+            parts[part] = body.get(part) or {}
+        parts["traits"] = sorted(t for t, uuids in with_trait.items() if uuid in uuids) if traits_known else None
+        parts["aggregates"] = (sorted(a for a, uuids in in_aggregate.items() if uuid in uuids)
+                               if aggregates_known else None)
         return _audit.provider_entry(record, **parts)
 
     providers = [p for p in _conn.parallel_map(read_parts, raw_providers, workers=max(1, int(workers))) if p]
 
-    compute = conn.compute
-    compute_mv = _gather._microversion(compute, COMPUTE_MICROVERSION)
     hypervisors = [_audit.hypervisor_entry(h) for h in get_paginated(
         compute, "/os-hypervisors/detail", "hypervisors", "list hypervisors", microversion=compute_mv)]
     services = [_audit.service_entry(s) for s in get_json(
         compute, "/os-services", "list compute services", microversion=compute_mv,
         params={"binary": "nova-compute"}).get("services") or []]
-    aggregates = [_audit.aggregate_entry(a) for a in get_json(
-        compute, "/os-aggregates", "list host aggregates", microversion=compute_mv).get("aggregates") or []]
     servers = [_audit.server_entry(s) for s in get_paginated(
         compute, "/servers/detail", "servers", "list servers of all projects", microversion=compute_mv,
         params={"all_tenants": "True"})]
@@ -123,7 +148,7 @@ def fetch(conn, workers=8):
         settled = {c for c in _conn.parallel_map(recheck, candidates, workers=max(1, int(workers))) if c}
     return {"hypervisors": hypervisors, "services": services, "aggregates": aggregates, "servers": servers,
             "migrations": migrations, "providers": providers, "settled_consumers": settled,
-            "requests": counter["n"], "compute_microversion": compute_mv, "placement_microversion": placement_mv}
+            "requests": len(sent), "compute_microversion": compute_mv, "placement_microversion": placement_mv}
 
 
 def run_audit(conn, compute_config=None, workers=8):

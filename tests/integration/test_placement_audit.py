@@ -158,8 +158,9 @@ def test_clean_cloud_has_no_finding(cloud, conn, tmp_path):
     # with the computes' nova.conf it is decided, and still clean
     decided = audit(conn)
     assert decided["findings"] == [] and decided["unknown"] == []
-    # linear requests: 1 provider list + 4 per provider + 5 Nova lists (no re-reads on a clean cloud)
-    assert decided["requests"] == 1 + 4 * 4 + 5
+    # linear requests: Nova's aggregates, the provider list, 2 trait lists, 1 list per Nova aggregate (3),
+    # inventories and allocations per provider (4 providers), 4 more Nova lists; no re-reads when clean
+    assert decided["requests"] == 1 + 1 + 2 + 3 + 2 * 4 + 4
     code, consumers = nova_manage_audit(cloud)
     assert (code, consumers) == (0, set())
     STATE["facts_before"] = capacity_facts(conn)

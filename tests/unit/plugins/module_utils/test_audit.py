@@ -163,3 +163,18 @@ def test_repairs_are_deduplicated_and_filtered_by_kind():
     result = run(providers=[prov(CN1, "cmp1", {"x": {"resources": {"VCPU": 1}}}), prov(CN2, "cmp2")])
     assert [r["action"] for r in A.repairs(result["findings"] * 2)] == ["delete_allocations"]
     assert A.repairs(result["findings"], kinds=["disabled_trait_mismatch"]) == []
+
+
+def test_multi_node_host_aggregates_are_unknown_not_missing():
+    """Nova mirrors one node of a multi-node host into placement aggregates (add_host_to_aggregate)."""
+    nodes = [A.hypervisor_entry({"id": "n%d" % i, "hypervisor_hostname": "rack-n%d" % i, "service": {"host": "rack"},
+                                 "vcpus": 8, "memory_mb": 8192, "local_gb": 100}) for i in (1, 2)]
+    provs = [prov("n1", "rack-n1"), prov("n2", "rack-n2")]
+    provs[0]["aggregates"] = ["agg"]
+    agg = A.aggregate_entry({"id": 1, "uuid": "agg", "name": "big", "hosts": ["rack"]})
+    result = A.audit(nodes, [svc("rack")], [agg], [], [], provs, compute_config={"*": {}})
+    assert result["findings"] == []
+    assert [u["check"] for u in result["unknown"]] == ["aggregate_membership_of_multi_node_hosts"]
+    assert result["unknown"][0]["objects"] == [{"host": "rack", "nodes": 2}]
+    single = A.audit(nodes[:1], [svc("rack")], [agg], [], [], [prov("n1", "rack-n1")], compute_config={"*": {}})
+    assert [f["kind"] for f in single["findings"]] == ["aggregate_missing_in_placement"]

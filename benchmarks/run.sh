@@ -19,3 +19,6 @@ cat "$out/history.txt"
 
 echo "== hypervisor_info vs the sequential openstack CLI on a 200-hypervisor minicloud"
 .venv/bin/python benchmarks/facts_bench.py --port-base 19000 | tee "$out/facts.txt"
+
+echo "== placement_audit vs nova-manage placement audit on a 200-hypervisor minicloud"
+.venv/bin/python benchmarks/audit_bench.py --port-base 37500 --json "$out/audit.json"

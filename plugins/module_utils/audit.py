@@ -414,8 +414,8 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
         free = {rc: -d for rc, d in diff.items() if d < 0}
         findings.append(_finding(
             "instance_allocation_wrong_amounts",
-            "server %s (%s) holds %s but its flavor %s needs %s" % (server["name"], server["id"], _fmt(total),
-                                                                   server["flavor"].get("name"), _fmt(want)),
+            "server %s (%s) holds %s but its flavor %s needs %s"
+            % (server["name"], server["id"], _fmt(total), server["flavor"].get("name"), _fmt(want)),
             server=_sref(server), consumer=server["id"], amounts=total, provider=_pref(host_prov),
             expected=want, difference=diff,
             evidence={"nova": "flavor %s: %s" % (server["flavor"].get("name"), _fmt(want)),
@@ -573,11 +573,12 @@ def audit(hypervisors, services, aggregates, servers, migrations, providers, com
             "service nova-compute on %s is %s but provider %s %s %s" % (
                 hyp.get("host"), service["status"], prov["name"], "has" if has_trait else "lacks", DISABLED_TRAIT),
             provider=_pref(prov), service=dict(service),
-            evidence={"nova": "nova-compute on %s is %s%s" % (hyp.get("host"), service["status"],
-                                                             " (%s)" % service["disabled_reason"]
-                                                             if service.get("disabled_reason") else ""),
-                      "placement": "provider %s traits %s %s" % (prov["name"], "include" if has_trait else "lack",
-                                                                 DISABLED_TRAIT)},
+            evidence={
+                "nova": "nova-compute on %s is %s%s" % (
+                    hyp.get("host"), service["status"],
+                    " (%s)" % service["disabled_reason"] if service.get("disabled_reason") else ""),
+                "placement": "provider %s traits %s %s" % (
+                    prov["name"], "include" if has_trait else "lack", DISABLED_TRAIT)},
             capacity_effect=[_effect(prov, free=_free_capacity(prov)) if disabled
                              else _effect(prov, held=_free_capacity(prov))],
             fix={"commands": ["openstack compute service set --%s %s nova-compute  # again, with the compute up"
@@ -753,8 +754,8 @@ def capacity_effect(findings):
         for effect in finding.get("capacity_effect") or []:
             if not effect.get("provider_uuid"):
                 continue
-            entry = result.setdefault(effect["provider_uuid"], {"provider_name": effect["provider_name"],
-                                                                 "wrongly_held": {}, "wrongly_free": {}})
+            entry = result.setdefault(effect["provider_uuid"], {
+                "provider_name": effect["provider_name"], "wrongly_held": {}, "wrongly_free": {}})
             _add(entry["wrongly_held"], effect["wrongly_held"])
             _add(entry["wrongly_free"], effect["wrongly_free"])
     return {u: e for u, e in sorted(result.items()) if e["wrongly_held"] or e["wrongly_free"]}

@@ -79,8 +79,8 @@ def run_module(cloud, tmp_path, args):
     return run_playbook(cloud, tmp_path, play)
 
 
-def audit(conn, config=COMPUTE_CONFIG):
-    return audit_cloud.run_audit(conn, compute_config=config)
+def audit(conn, config=None):
+    return audit_cloud.run_audit(conn, compute_config=COMPUTE_CONFIG if config is None else config)
 
 
 def nova_manage_audit(cloud):
@@ -147,7 +147,7 @@ def by_kind(result):
 # ------------------------------------------------------------------ clean cloud
 
 def test_clean_cloud_has_no_finding(cloud, conn, tmp_path):
-    result, _ = run_module(cloud, tmp_path, {"cloud": "minicloud"})
+    result, dummy = run_module(cloud, tmp_path, {"cloud": "minicloud"})
     assert not result.get("failed"), result
     assert result["findings"] == [], result["summary"]
     assert result["summary"]["total"] == 0
@@ -195,7 +195,7 @@ def test_busy_cloud_has_no_finding(cloud, conn):
         thread.start()
     results, busy_seen = [], 0
     try:
-        for _ in range(5):
+        for dummy in range(5):
             busy_seen += sum(1 for name in servers(conn) if name.startswith("busy-"))
             results.append(audit(conn))
             time.sleep(0.5)
@@ -407,14 +407,14 @@ def test_repair_check_mode_diff_apply_idempotent(cloud, conn, tmp_path):
     assert STATE["orphan"] in output and "au9-old-name" in output
     assert [f["message"] for f in audit(conn)["findings"]] == [f["message"] for f in before["findings"]]
 
-    applied, _ = run_playbook(cloud, tmp_path, playbook, extra)
+    applied, dummy = run_playbook(cloud, tmp_path, playbook, extra)
     assert applied["changed"] is True and not [r for r in applied["repairs"] if r.get("skipped")]
     left = by_kind(audit(conn))
     # what has no API-level repair is left for the commands the audit named
     assert sorted(left) == ["compute_node_without_provider", "down_service_with_instances",
                             "instance_allocation_wrong_amounts", "instance_allocation_wrong_provider",
                             "inventory_mismatch"]
-    again, _ = run_playbook(cloud, tmp_path, playbook, extra)
+    again, dummy = run_playbook(cloud, tmp_path, playbook, extra)
     assert again["changed"] is False
 
     # the commands: start the compute, let computes rewrite their provider, heal the moved instance
@@ -434,7 +434,7 @@ def test_repair_check_mode_diff_apply_idempotent(cloud, conn, tmp_path):
         "consumer_generation": held["consumer_generation"], "project_id": held["project_id"],
         "user_id": held["user_id"]})
     # au4's new provider lacks its Nova aggregate (Nova mirrors aggregates only when hosts are added)
-    final, _ = run_playbook(cloud, tmp_path, playbook, extra)
+    final, dummy = run_playbook(cloud, tmp_path, playbook, extra)
     assert [(r["action"]["kind"], r["action"]["name"]) for r in final["repairs"]] == \
         [("aggregate_missing_in_placement", "au4")]
     clean = audit(conn)
@@ -448,6 +448,6 @@ def test_repair_check_mode_diff_apply_idempotent(cloud, conn, tmp_path):
 def test_bad_input_is_a_clear_error(cloud, tmp_path):
     result, output = run_module(cloud, tmp_path, {"cloud": "minicloud", "repair_kinds": ["orphans"]})
     assert result["failed"] and "repair_kinds has unknown kind(s) orphans" in result["msg"]
-    result, _ = run_module(cloud, tmp_path, {"cloud": "minicloud", "compute_config": {"au1": {"cpu_ratio": 2}}})
+    result, dummy = run_module(cloud, tmp_path, {"cloud": "minicloud", "compute_config": {"au1": {"cpu_ratio": 2}}})
     assert result["failed"] and "compute_config.au1 has unknown key(s) cpu_ratio" in result["msg"]
     assert "Traceback" not in output

@@ -29,10 +29,10 @@ def prov(uuid, name, allocations=None, traits=None, inventories=None, parent=Non
                             aggregates=[], allocations=allocations or {})
 
 
-def server(status="ACTIVE", host="cmp1", flavor=FLAVOR, image="img", task_state=None):
+def server(status="ACTIVE", host="cmp1", flavor=None, image="img", task_state=None):
     return A.server_entry({"id": SRV, "name": "vm", "tenant_id": "p", "user_id": "u", "status": status,
                            "OS-EXT-STS:task_state": task_state, "OS-EXT-SRV-ATTR:host": host,
-                           "OS-EXT-SRV-ATTR:hypervisor_hostname": host, "flavor": flavor, "image": image})
+                           "OS-EXT-SRV-ATTR:hypervisor_hostname": host, "flavor": flavor or FLAVOR, "image": image})
 
 
 def svc(host, status="enabled", state="up"):

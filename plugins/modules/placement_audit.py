@@ -26,8 +26,9 @@ description:
     listed in RV(unknown) with what would decide it. Servers that are building, migrating, resizing or deleting
     are left out, and the consumers that look orphaned or missing are read again after Nova's lists, so boots
     and deletes in flight are not findings.
-  - Requests grow linearly with the number of providers (four per provider, run on at most O(workers)
-    threads) plus paginated Nova list calls; never a request per server.
+  - Requests grow linearly with the number of providers (inventories and allocations of each, run on at
+    most O(workers) threads), plus one filtered provider list per checked trait and per Nova aggregate and
+    paginated Nova list calls; never a request per server.
   - With O(state=repaired) the module applies the API-level repairs of the findings (deleting orphaned or
     ended-migration allocations, creating the missing allocation of a server from its flavor, adding or
     removing a provider's placement aggregate, setting or removing C(COMPUTE_STATUS_DISABLED), deleting an

@@ -178,3 +178,72 @@ def test_multi_node_host_aggregates_are_unknown_not_missing():
     assert result["unknown"][0]["objects"] == [{"host": "rack", "nodes": 2}]
     single = A.audit(nodes[:1], [svc("rack")], [agg], [], [], [prov("n1", "rack-n1")], compute_config={"*": {}})
     assert [f["kind"] for f in single["findings"]] == ["aggregate_missing_in_placement"]
+
+
+class FakePlacement:
+    """Just enough of a keystoneauth adapter for the repair handlers: GET answers, writes recorded."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.writes = []
+
+    def get(self, url, **kwargs):
+        return _Response(self.answers[url])
+
+    def put(self, url, **kwargs):
+        self.writes.append(("PUT", url, kwargs.get("json")))
+        return _Response({})
+
+    def delete(self, url, **kwargs):
+        self.writes.append(("DELETE", url, None))
+        return _Response({})
+
+
+class _Response:
+    def __init__(self, body):
+        self.body = body
+        self.content = b"x"
+
+    def json(self):
+        return self.body
+
+
+def _apply(monkeypatch, adapter, action, check_mode=False):
+    from ansible_collections.stackops.nova.plugins.module_utils import audit_cloud
+    monkeypatch.setattr(audit_cloud, "_placement", lambda conn: (adapter, "1.36"))
+    return audit_cloud.apply_repairs(None, [action], check_mode=check_mode)[0]
+
+
+def test_repair_refuses_an_allocation_that_changed_since_the_audit(monkeypatch):
+    adapter = FakePlacement({"/allocations/c": {"allocations": {CN1: {"resources": {"VCPU": 2}}},
+                                                "consumer_generation": 3}})
+    action = {"action": "delete_allocations", "consumer": "c", "providers": {CN1: {"VCPU": 1}}, "kind": "orphaned_allocation"}
+    result = _apply(monkeypatch, adapter, action)
+    assert result["changed"] is False and "changed since the audit" in result["skipped"]
+    assert adapter.writes == []
+
+
+def test_repair_check_mode_writes_nothing_and_partial_delete_keeps_the_rest(monkeypatch):
+    body = {"allocations": {CN1: {"resources": {"VCPU": 1}}, CN2: {"resources": {"VCPU": 1}}},
+            "consumer_generation": 3, "project_id": "p", "user_id": "u"}
+    action = {"action": "delete_allocations", "consumer": "c", "providers": {CN1: {"VCPU": 1}}, "kind": "x"}
+    adapter = FakePlacement({"/allocations/c": body})
+    result = _apply(monkeypatch, adapter, action, check_mode=True)
+    assert result["changed"] is True and adapter.writes == []
+    assert result["after"]["allocations"] == {CN2: {"VCPU": 1}}
+    result = _apply(monkeypatch, adapter, action)
+    assert adapter.writes == [("PUT", "/allocations/c", {"allocations": {CN2: {"resources": {"VCPU": 1}}},
+                                                         "consumer_generation": 3, "project_id": "p", "user_id": "u"})]
+
+
+def test_repair_of_traits_is_idempotent_and_keeps_other_traits(monkeypatch):
+    url = "/resource_providers/%s/traits" % CN1
+    action = {"action": "set_traits", "provider": CN1, "name": "cmp1", "add": ["COMPUTE_STATUS_DISABLED"],
+              "remove": [], "kind": "disabled_trait_mismatch"}
+    adapter = FakePlacement({url: {"traits": ["CUSTOM_X"], "resource_provider_generation": 7}})
+    result = _apply(monkeypatch, adapter, action)
+    assert adapter.writes == [("PUT", url, {"traits": ["COMPUTE_STATUS_DISABLED", "CUSTOM_X"],
+                                            "resource_provider_generation": 7})]
+    adapter = FakePlacement({url: {"traits": ["COMPUTE_STATUS_DISABLED", "CUSTOM_X"], "resource_provider_generation": 8}})
+    result = _apply(monkeypatch, adapter, action)
+    assert result["changed"] is False and adapter.writes == []

@@ -150,7 +150,6 @@ def _flavor(flavor):
         return None
     return {
         "name": flavor.get("name"),
-        "id": flavor.get("flavorid"),
         "vcpus": flavor.get("vcpus"),
         "ram": flavor.get("memory_mb"),
         "disk": flavor.get("root_gb"),

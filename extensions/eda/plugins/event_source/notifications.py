@@ -179,7 +179,13 @@ class NotificationSource:
                      self.conf["queue"], self.safe_url, self.conf["exchange"], ", ".join(self.conf["routing_keys"]))
             async with queue.iterator() as messages:
                 async for message in messages:
-                    await self.handle(message)
+                    try:
+                        await self.handle(message)
+                    except Exception as exc:
+                        LOG.error("stackops.nova.notifications: failed to pass on message %s (%s); "
+                                  "it stays unacknowledged and comes back after reconnecting",
+                                  message.message_id or "without id", self._safe(exc))
+                        raise
         finally:
             if not connection.is_closed:
                 await connection.close()
@@ -203,11 +209,21 @@ class NotificationSource:
             LOG.warning("stackops.nova.notifications: event type %s has no versioned (nova object) payload; "
                         "passed on with the generic fields only", event["event_type"])
         event["redelivered"] = bool(message.redelivered)
-        while self.queue.qsize() >= self.conf["max_pending"]:
+        while _pending(self.queue) >= self.conf["max_pending"]:
             await asyncio.sleep(0.05)
         await self.queue.put(event)
         self.counts["put"] += 1
         await message.ack()
+
+
+def _pending(queue):
+    """Events waiting on the rulebook's queue (ansible-rulebook wraps its asyncio.Queue in a
+    FilteredQueue without qsize: look through it); 0 when unknown."""
+    for candidate in (queue, getattr(queue, "queue", None)):
+        qsize = getattr(candidate, "qsize", None)
+        if callable(qsize):
+            return qsize()
+    return 0
 
 
 async def main(queue, args):

@@ -68,7 +68,7 @@ def test_compute_task_error_with_novalidhost(nova_objects):
     assert event["instance"] == {"uuid": "a1b2", "state": "error"}
     assert event["fault"]["exception"] == "NoValidHost"
     assert "not enough hosts" in event["fault"]["message"]
-    assert event["request"]["flavor"] == {"name": "huge", "id": "9", "vcpus": 64, "ram": 999999, "disk": 10,
+    assert event["request"]["flavor"] == {"name": "huge", "vcpus": 64, "ram": 999999, "disk": 10,
                                           "ephemeral": 0, "swap": 0, "extra_specs": {"hw:cpu_policy": "dedicated"}}
     assert event["request"]["scheduler_hints"] == {"group": "g1"}
     assert event["payload"] == payload

@@ -303,7 +303,7 @@ def service_transitions(previous, services, initial=False):
         if state in ("up", "down") and before != state and (before is not None or state == "down"):
             events.append(_service_event("service." + state, service, before))
     for key in sorted(set(previous or {}) - set(current)):
-        binary, _, host = key.partition("@")
+        binary, host = key.split("@", 1)
         events.append({"event_type": "service.deleted", "previous_state": previous[key],
                        "service": {"binary": binary, "host": host},
                        "publisher": {"binary": binary, "host": host}})

@@ -40,8 +40,7 @@ def cloud(broker):
     with open(os.path.join(os.path.dirname(__file__), "eda_topology.yml")) as f:
         topo = yaml.safe_load(f)
     topo["nova_conf"] = {
-        "oslo_messaging_notifications": {"driver": "messagingv2", "transport_url": broker.oslo_url,
-                                         "topics": "versioned_notifications"},
+        "oslo_messaging_notifications": {"driver": "messagingv2", "transport_url": broker.oslo_url},
         "notifications": {"notification_format": "versioned"},
     }
     os.makedirs(STATE, exist_ok=True)

@@ -86,7 +86,7 @@ def test_filters_bad_input_and_keeps_running(broker, caplog):
         ])
         await wait_for(lambda: source.counts["received"] == 8, 30, "8 messages")
         task.cancel()
-        events = [queue.get_nowait() for _ in range(queue.qsize())]
+        events = [queue.get_nowait() for _i in range(queue.qsize())]
         return source, events
 
     source, events = run(scenario())
@@ -142,7 +142,7 @@ def test_broker_goes_away_and_comes_back(broker, caplog):
         await publish(broker.url, [notification("instance.create.end", i) for i in range(20, 40)])
         await wait_for(lambda: queue.qsize() == 40, 30, "20 events after the restart")
         task.cancel()
-        return source, [queue.get_nowait() for _ in range(queue.qsize())]
+        return source, [queue.get_nowait() for _i in range(queue.qsize())]
 
     source, events = run(scenario())
     assert sorted(int(e["instance"]["uuid"][2:]) for e in events) == list(range(40))

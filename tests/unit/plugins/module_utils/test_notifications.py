@@ -38,6 +38,7 @@ def exception_payload(exc):
 
 def test_compute_task_error_with_novalidhost(nova_objects):
     from nova import exception
+    reason = None
     try:
         raise exception.NoValidHost(reason="There are not enough hosts available.")
     except exception.NoValidHost as exc:
@@ -178,5 +179,5 @@ def test_service_transitions():
         ("service.up", "c1"), ("service.up", "c2")]
     events, state = nt.service_transitions(state, [svc("c1", "up"), svc("c2", "up")])
     assert [(e["event_type"], e["service"]["host"]) for e in events] == [("service.deleted", "c3")]
-    events, _ = nt.service_transitions(state, [svc("c1", "up"), svc("c2", "up")])
+    events, _state = nt.service_transitions(state, [svc("c1", "up"), svc("c2", "up")])
     assert events == []

@@ -175,7 +175,8 @@ def request_of(request_spec):
     """A RequestSpecPayload (plain) as the request stackops.nova.scheduling_explain takes."""
     if not isinstance(request_spec, dict):
         return None
-    hints = request_spec.get("scheduler_hints") or {}
+    hints = request_spec.get("scheduler_hints")
+    hints = hints if isinstance(hints, dict) else {}
     return {
         "flavor": _flavor(request_spec.get("flavor")),
         "image": _image(request_spec.get("image")),

@@ -200,6 +200,12 @@ class NotificationSource:
                         message.message_id or "without id", message.routing_key, len(message.body or b""), exc)
             await message.reject(requeue=False)
             return
+        except Exception as exc:  # a payload shape the normaliser does not expect: never a redelivery loop
+            self.counts["rejected"] += 1
+            LOG.error("stackops.nova.notifications: cannot normalise message %s (routing key %s): %s",
+                      message.message_id or "without id", message.routing_key, self._safe(exc))
+            await message.reject(requeue=False)
+            return
         if not self.conf["wanted"](event["event_type"]):
             self.counts["filtered"] += 1
             await message.ack()

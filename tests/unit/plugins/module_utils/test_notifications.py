@@ -181,3 +181,17 @@ def test_service_transitions():
     assert [(e["event_type"], e["service"]["host"]) for e in events] == [("service.deleted", "c3")]
     events, _state = nt.service_transitions(state, [svc("c1", "up"), svc("c2", "up")])
     assert events == []
+
+
+@pytest.mark.parametrize("payload", [
+    {"nova_object.name": "ComputeTaskPayload", "nova_object.data": {
+        "instance_uuid": "u", "reason": "not an object", "request_spec": {"scheduler_hints": ["x"], "flavor": 3}}},
+    {"nova_object.name": "InstanceActionPayload", "nova_object.data": {
+        "uuid": "u", "state": "error", "task_state": None, "fault": ["odd"], "flavor": "small"}},
+    ["a", "list"],
+    None,
+])
+def test_odd_payload_shapes_do_not_break_the_normaliser(payload):
+    event = nt.parse(envelope({"event_type": "instance.odd.error", "payload": payload}))
+    assert event["payload"] == payload
+    assert event["fault"] is None

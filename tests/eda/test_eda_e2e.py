@@ -49,10 +49,16 @@ def cloud(broker):
         yaml.safe_dump(topo, f)
     c = harness.Cloud(state_dir=os.path.join(STATE, "cloud"), topology=path, port_base=PORT_BASE,
                       python=os.path.join(MAIN_VENV, "bin", "python"), timeout=300)
-    try:
-        c.start()
-    except harness.MinicloudError as exc:
-        pytest.fail("minicloud did not start: %s" % exc, pytrace=False)
+    for attempt in range(3):
+        try:
+            c.start()
+            break
+        except harness.MinicloudError as exc:
+            # the default port range lies in Linux's ephemeral range: an outgoing connection may
+            # hold a port for a moment; anything else fails at once
+            if "is in use by another process" not in str(exc) or attempt == 2:
+                pytest.fail("minicloud did not start: %s" % exc, pytrace=False)
+            time.sleep(10)
     try:
         yield c
     finally:

@@ -20,13 +20,18 @@ SOURCES = os.path.join(REPO, "extensions", "eda", "plugins", "event_source")
 
 @pytest.fixture(scope="session")
 def broker():
-    state = os.path.join(STATE, "rabbit-%d" % RABBIT_PORT)
-    mq = rabbit.RabbitMQ(state, RABBIT_PORT)
-    try:
-        mq.start()
-    except RuntimeError as exc:
-        mq.close()
-        pytest.fail("RabbitMQ did not start: %s" % exc, pytrace=False)
+    # The default ports lie in Linux's ephemeral range, where an outgoing connection of any
+    # process may hold one for a while: take the next triple when one is taken.
+    for offset in range(0, 50, 10):
+        port = RABBIT_PORT + offset
+        mq = rabbit.RabbitMQ(os.path.join(STATE, "rabbit-%d" % port), port)
+        try:
+            mq.start()
+            break
+        except RuntimeError as exc:
+            mq.close()
+            if "is taken" not in str(exc) or offset == 40:
+                pytest.fail("RabbitMQ did not start: %s" % exc, pytrace=False)
     try:
         yield mq
     finally:

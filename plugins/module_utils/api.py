@@ -179,5 +179,10 @@ class NovaModule:
             self.fail(str(exc))
         except _conn.NovaError as exc:
             self.fail(exc.message, error_kind=exc.kind)
+        except Exception as exc:  # an SDK failure outside self.call(), e.g. opening a service's proxy
+            if not _conn.is_sdk_error(exc):
+                raise
+            error = _conn.describe_error(exc, via=self._conn)
+            self.fail(error.message, error_kind=error.kind)
         result.setdefault("changed", False)
         self.module.exit_json(**result)

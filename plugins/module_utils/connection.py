@@ -95,6 +95,7 @@ class TimePolicy:
         self.clock = clock
         self.start = clock()
         self.failed = {}  # service name -> (ServiceTimeout or ServiceDown, the message saying why)
+        self.problems = {}  # service name -> (ServiceTimeout or ServiceDown, message): every timeout or refusal
         self.refusals = {}
         self.endpoints = {}  # scheme://host:port -> service name
         self._lock = threading.Lock()
@@ -116,7 +117,7 @@ class TimePolicy:
     def cause(self):
         """``(kind, message)`` of the first recorded failure (a hung or dead service, the deadline), or None."""
         with self._lock:
-            first = next(iter(self.failed.values()), None)
+            first = next(iter(self.failed.values()), None) or next(iter(self.problems.values()), None)
         if first is None:
             return None
         return ("timeout" if first[0] is ServiceTimeout else "unreachable"), first[1]
@@ -124,6 +125,7 @@ class TimePolicy:
     def _mark(self, service, cls, message):
         with self._lock:
             self.failed.setdefault(service, (cls, message))
+            self.problems.setdefault(service, (cls, message))
         return cls(message, service)
 
     def install(self, session):
@@ -166,6 +168,8 @@ class TimePolicy:
         except ks_exc.ConnectFailure as exc:
             with self._lock:
                 self.refusals[service] = refusals = self.refusals.get(service, 0) + 1
+                self.problems.setdefault(service, (ServiceDown, "%s (%s) refused the connection: it is down or not "
+                                                   "listening" % (service, _root(url))))
             if refusals >= REFUSALS_BEFORE_DOWN:
                 raise self._mark(service, ServiceDown, "%s (%s) refused %d connections: it is down or not "
                                  "listening" % (service, _root(url), refusals)) from None
@@ -287,6 +291,14 @@ def _specific(exc):
                              config_exc.OpenStackConfigException, ConnectionResetError)):
             return item
     return exc
+
+
+def is_sdk_error(exc):
+    """True for the exceptions of openstacksdk and keystoneauth (which describe_error explains)."""
+    if not HAS_OPENSTACKSDK:
+        return False
+    return any(isinstance(item, (ks_exc.ClientException, sdk_exc.SDKException, config_exc.OpenStackConfigException))
+               for item in _chain(exc))
 
 
 def is_transient(exc):

@@ -118,6 +118,8 @@ def test_no_secret_in_any_output(tmp_path):
         stdout, _ = proc.communicate(timeout=1800)
         assert proc.returncode == 0, stdout[-4000:]
         text += stdout + out.read_text()
+        # -vvv prints each failed task's module arguments (masked): that is what is under test.
+        assert stdout.count("module_args:") >= len(chunk), stdout[-3000:]
         registered = json.loads(out.read_text())
         assert len(registered) == len(chunk)
         for (way, error, _, _, expect), result in zip(chunk, registered):
@@ -127,8 +129,6 @@ def test_no_secret_in_any_output(tmp_path):
                 problems.append("%s + %s: %r lacks %r" % (way, error, result.get("msg"), expect))
             if "Traceback" in json.dumps(result):
                 problems.append("%s + %s: traceback" % (way, error))
-            if "invocation" not in result:
-                problems.append("%s + %s: no invocation in the -vvv result (nothing was tested)" % (way, error))
     leaked = sorted({"%s + %s" % (way, error) for way, error, *_ in cases if _secret(way, error) in text})
     assert not leaked, "secrets printed for: %s" % ", ".join(leaked)
     assert TAG not in text, "a secret of this run was printed"

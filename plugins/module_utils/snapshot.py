@@ -222,8 +222,8 @@ def check(value, schema, where="snapshot"):
         if not any(_is_type(value, kind) for kind in kinds):
             if message:
                 raise SnapshotError("%s %s" % (where, message))
-            raise SnapshotError("%s must be %s, got %s" % (where, " or ".join(_TYPE_WORDS[k] for k in kinds),
-                                                          _type_name(value)))
+            expected = " or ".join(_TYPE_WORDS[k] for k in kinds)
+            raise SnapshotError("%s must be %s, got %s" % (where, expected, _type_name(value)))
     if isinstance(value, float) and not math.isfinite(value):
         raise SnapshotError("%s must be a finite number, got %r" % (where, value))
     if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):

@@ -62,8 +62,8 @@ def cloud():
 
 
 def _ctl():
-    loader = importlib.machinery.SourceFileLoader("minicloudctl", os.path.join(ROOT, "tests", "minicloud",
-                                                                                "minicloudctl"))
+    path = os.path.join(ROOT, "tests", "minicloud", "minicloudctl")
+    loader = importlib.machinery.SourceFileLoader("minicloudctl", path)
     spec = importlib.util.spec_from_loader("minicloudctl", loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)

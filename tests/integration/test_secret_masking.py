@@ -45,14 +45,14 @@ def _password_auth(secret):
 # way -> function(secret) -> the module arguments carrying it.
 WAYS = {
     "auth-password": lambda s: {"auth": _password_auth(s)},
-    "auth-token": lambda s: {"auth_type": "token", "auth": {"auth_url": AUTH_URL, "token": s,
-                                                             "project_name": "admin"}},
+    "auth-token": lambda s: {"auth_type": "token",
+                             "auth": {"auth_url": AUTH_URL, "token": s, "project_name": "admin"}},
     "cloud-auth-password": lambda s: {"cloud": {"auth": _password_auth(s), "region_name": "RegionOne"}},
     "cloud-appcred": lambda s: {"cloud": {"auth_type": "v3applicationcredential",
                                           "auth": {"auth_url": AUTH_URL, "application_credential_id": "a1b2",
                                                    "application_credential_secret": s}}},
-    "cloud-token": lambda s: {"cloud": {"auth_type": "v3token", "auth": {"auth_url": AUTH_URL, "token": s,
-                                                                          "project_id": "p1"}}},
+    "cloud-token": lambda s: {"cloud": {"auth_type": "v3token",
+                                        "auth": {"auth_url": AUTH_URL, "token": s, "project_id": "p1"}}},
     "cloud-flat-password": lambda s: {"cloud": {"auth": {"auth_url": AUTH_URL, "username": "admin",
                                                          "project_name": "admin"}, "password": s}},
     "client-key": lambda s: {"cloud": {"auth": _password_auth("{{ other_secret }}")}, "client_key": s},
@@ -134,3 +134,33 @@ def test_no_secret_in_any_output(tmp_path):
     assert TAG not in text, "a secret of this run was printed"
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the masking did happen
     assert not problems, "\n".join(problems)
+
+
+INVENTORY_ERRORS = {
+    "type": ("api_timeout: soon", "api_timeout"),
+    "value": ("placement_workers: 0", "placement_workers"),
+    "unknown": ("no_such_option: 1", "keystone"),  # ignored by Ansible's config: then the connection fails
+    "connect": ("deadline: 20", "keystone"),
+}
+
+
+def test_no_secret_from_the_inventory_plugin(tmp_path):
+    """The hypervisors inventory: an inline cloud's password, whatever fails, with -vvv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               OS_CLIENT_CONFIG_FILE=str(tmp_path / "no-clouds.yaml"))
+    runs = {}
+    for error, (line, _) in INVENTORY_ERRORS.items():
+        source = tmp_path / error / "x_nova_hypervisors.yml"
+        source.parent.mkdir()
+        config = {"plugin": "stackops.nova.hypervisors",
+                  "cloud": {"auth": dict(_password_auth(_secret("inventory", error)))}}
+        source.write_text(yaml.safe_dump(config) + line + "\n")
+        runs[error] = subprocess.Popen([os.path.join(BIN, "ansible-inventory"), "-vvv", "-i", str(source), "--list"],
+                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for error, proc in runs.items():
+        text, _ = proc.communicate(timeout=600)
+        assert INVENTORY_ERRORS[error][1] in text, text[-3000:]
+        assert "Failed to parse" in text
+        assert _secret("inventory", error) not in text, "the inventory printed the secret (%s)" % error

@@ -200,8 +200,10 @@ def _positive(params, key):
     value = params.get(key)
     if value is None:
         return None
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        value = float(value)  # clouds.yaml values may be text
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value > 86400:
-        raise NovaError("%s must be a number of seconds between 1 and 86400, got %r" % (key, value), kind="config")
+        raise NovaError("%s must be a positive number of seconds (at most 86400), got %r" % (key, value), kind="config")
     return value
 
 

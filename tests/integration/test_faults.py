@@ -122,7 +122,7 @@ def run_modules(cloud, tmp_path, api_timeout, deadline):
     runs = {name: _start(cloud, tmp_path, name, api_timeout, deadline) for name in MODULES}
     results = {}
     for name, (proc, out) in runs.items():
-        stdout, _ = proc.communicate(timeout=3600)
+        stdout = proc.communicate(timeout=3600)[0]
         assert proc.returncode == 0, stdout[-4000:]
         results[name] = tuple(json.loads(out.read_text()))
     return results

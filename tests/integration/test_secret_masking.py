@@ -84,7 +84,7 @@ def _cases():
 def _run(tmp_path, index, cases, secrets):
     """Start one ansible-playbook -vvv over some cases; returns (process, results file)."""
     tasks = []
-    for number, (way, error, module, args, _) in enumerate(cases):
+    for number, (way, error, module, args, _expect) in enumerate(cases):
         tasks.append({"name": "case %s + %s" % (way, error), "stackops.nova.%s" % module: args,
                       "register": "case_%d" % number, "ignore_errors": True})
     out = tmp_path / ("results-%d.json" % index)
@@ -106,7 +106,7 @@ def _run(tmp_path, index, cases, secrets):
 def test_no_secret_in_any_output(tmp_path):
     cases = list(_cases())
     secrets = tmp_path / "secrets.yml"
-    values = {_var(way, error): _secret(way, error) for way, error, *_ in cases}
+    values = {_var(case[0], case[1]): _secret(case[0], case[1]) for case in cases}
     values["other_secret"] = "0ther-" + TAG
     secrets.write_text(yaml.safe_dump(values))
     # A few playbooks at once: most of the time is Python start-up and retry back-off.
@@ -115,21 +115,21 @@ def test_no_secret_in_any_output(tmp_path):
     text = ""
     problems = []
     for (proc, out), chunk in zip(runs, chunks):
-        stdout, _ = proc.communicate(timeout=1800)
+        stdout = proc.communicate(timeout=1800)[0]
         assert proc.returncode == 0, stdout[-4000:]
         text += stdout + out.read_text()
         # -vvv prints each failed task's module arguments (masked): that is what is under test.
         assert stdout.count("module_args:") >= len(chunk), stdout[-3000:]
         registered = json.loads(out.read_text())
         assert len(registered) == len(chunk)
-        for (way, error, _, _, expect), result in zip(chunk, registered):
+        for (way, error, _module, _args, expect), result in zip(chunk, registered):
             if not result.get("failed"):
                 problems.append("%s + %s: did not fail: %s" % (way, error, result))
             elif expect not in result.get("msg", ""):
                 problems.append("%s + %s: %r lacks %r" % (way, error, result.get("msg"), expect))
             if "Traceback" in json.dumps(result):
                 problems.append("%s + %s: traceback" % (way, error))
-    leaked = sorted({"%s + %s" % (way, error) for way, error, *_ in cases if _secret(way, error) in text})
+    leaked = sorted({"%s + %s" % case[:2] for case in cases if _secret(case[0], case[1]) in text})
     assert not leaked, "secrets printed for: %s" % ", ".join(leaked)
     assert TAG not in text, "a secret of this run was printed"
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the masking did happen
@@ -151,7 +151,7 @@ def test_no_secret_from_the_inventory_plugin(tmp_path):
                ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                OS_CLIENT_CONFIG_FILE=str(tmp_path / "no-clouds.yaml"))
     runs = {}
-    for error, (line, _) in INVENTORY_ERRORS.items():
+    for error, (line, _expect) in INVENTORY_ERRORS.items():
         source = tmp_path / error / "x_nova_hypervisors.yml"
         source.parent.mkdir()
         config = {"plugin": "stackops.nova.hypervisors",
@@ -160,7 +160,7 @@ def test_no_secret_from_the_inventory_plugin(tmp_path):
         runs[error] = subprocess.Popen([os.path.join(BIN, "ansible-inventory"), "-vvv", "-i", str(source), "--list"],
                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for error, proc in runs.items():
-        text, _ = proc.communicate(timeout=600)
+        text = proc.communicate(timeout=600)[0]
         assert INVENTORY_ERRORS[error][1] in text, text[-3000:]
         assert "Failed to parse" in text
         assert _secret("inventory", error) not in text, "the inventory printed the secret (%s)" % error

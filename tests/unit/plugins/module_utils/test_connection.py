@@ -193,7 +193,7 @@ def test_a_hung_service_costs_one_timeout_and_is_named():
     with pytest.raises(c.ServiceTimeout) as first:
         policy.request(send, "http://127.0.0.1:8778/placement/resource_providers", "GET")
     assert "placement" in str(first.value) and "10 s (api_timeout)" in str(first.value)
-    for _ in range(5):  # asked again (a retry, discovery's next URL): fails at once
+    for _attempt in range(5):  # asked again (a retry, discovery's next URL): fails at once
         with pytest.raises(c.ServiceTimeout):
             policy.request(send, "http://127.0.0.1:8778/", "GET")
     assert len(calls) == 1 and clock.now == 10
@@ -241,7 +241,7 @@ def test_a_swallowed_timeout_is_reported_instead_of_missing_versions():
     clock = Clock()
     policy = c.TimePolicy(api_timeout=5, clock=clock)
     policy.learn_endpoint("http://127.0.0.1:8778", "placement")
-    send, _ = _send_timing_out(clock, 1000)
+    send = _send_timing_out(clock, 1000)[0]
     try:
         policy.request(send, "http://127.0.0.1:8778/", "GET")
     except c.ServiceTimeout:

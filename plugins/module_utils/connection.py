@@ -202,7 +202,7 @@ def _positive(params, key):
         return None
     if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
         value = float(value)  # clouds.yaml values may be text
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value > 86400:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
         raise NovaError("%s must be a positive number of seconds (at most 86400), got %r" % (key, value), kind="config")
     return value
 

@@ -62,11 +62,24 @@ options:
     aliases: [key]
   api_timeout:
     description:
-      - Seconds to wait for one API answer.
+      - Seconds to wait for each request to connect, and again for its answer, to every service
+        (keystone, nova, placement, glance), authentication and version discovery included.
+      - When omitted, the cloud's own C(api_timeout) (C(clouds.yaml) or O(cloud)), else V(30).
+      - A service that does not answer within it is reported as timed out, by name, and is not asked
+        again during the run.
     type: int
+  deadline:
+    description:
+      - Seconds for everything one run asks the cloud (one task, or one inventory parse), retries included.
+        No request starts after it; a request running when it falls is cut short and the task fails
+        with a message naming the service it waited for and this deadline.
+    type: int
+    default: 300
 notes:
-  - Transient failures (connection refused, reset or timed out; HTTP 502, 503 and 504) are retried
-    up to four times with exponential backoff before the task fails.
+  - Transient failures (connection refused or reset; HTTP 502, 503 and 504) are retried up to four
+    times with exponential backoff (0.5, 1 and 2 s) within O(deadline). A service that refused four
+    connections, or timed out once, counts as down for the rest of the run, so a hung or dead service
+    costs about O(api_timeout), never a multiple of it.
   - Authentication is checked first, so a wrong password, an unknown cloud name, an unreachable
     endpoint or a missing catalog entry fails with a message saying which.
 requirements:

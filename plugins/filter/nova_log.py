@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.stackops.nova.plugins.module_utils import filter_args as _args
 from ansible_collections.stackops.nova.plugins.module_utils import history as _history
 from ansible_collections.stackops.nova.plugins.module_utils import novalog as _novalog
 
@@ -33,6 +34,12 @@ def _match(match, name):
 def parse_nova_log(data, match=None, events=False, year=None):
     """Log text -> list of record dicts (optionally with the scheduling event of each)."""
     tokens = _match(match, "parse_nova_log")
+    try:
+        events = _args.boolean(events, "events")
+        if year is not None:
+            year = _args.whole_number(year, "year", minimum=1970, maximum=9999)
+    except ValueError as exc:
+        raise AnsibleFilterError("parse_nova_log: %s" % exc) from None
     out = []
     for i, text in enumerate(_texts(data, "parse_nova_log")):
         for rec in _novalog.iter_records(text.splitlines(), match=tokens, origin=None if isinstance(data, str)
@@ -46,6 +53,9 @@ def parse_nova_log(data, match=None, events=False, year=None):
 
 def scheduling_attempts(data, instance_uuid=None, request_id=None):
     """Log text or parsed records -> per request id, the attempts and the failing scheduling pass."""
+    for name, value in (("instance_uuid", instance_uuid), ("request_id", request_id)):
+        if value is not None and not isinstance(value, str):
+            raise AnsibleFilterError("scheduling_attempts: %s must be a string" % name)
     if isinstance(data, (list, tuple)) and data and all(isinstance(r, dict) for r in data):
         records = [_novalog.Record.from_dict(r) for r in data]
     elif isinstance(data, (list, tuple)) and not data:
@@ -55,9 +65,6 @@ def scheduling_attempts(data, instance_uuid=None, request_id=None):
         records = []
         for text in _texts(data, "scheduling_attempts"):
             records.extend(_novalog.iter_records(text.splitlines(), match=tokens))
-    for name, value in (("instance_uuid", instance_uuid), ("request_id", request_id)):
-        if value is not None and not isinstance(value, str):
-            raise AnsibleFilterError("scheduling_attempts: %s must be a string" % name)
     return _history.attempts_from_log(records, instance_uuid=instance_uuid, request_id=request_id)
 
 

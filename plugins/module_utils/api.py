@@ -30,10 +30,11 @@ def auth_argument_spec():
         client_cert=dict(type="path", aliases=["cert"]),
         client_key=dict(type="path", no_log=True, aliases=["key"]),
         api_timeout=dict(type="int"),
+        deadline=dict(type="int", default=_conn.DEFAULT_DEADLINE),
     )
 
 
-SECRET_KEY_WORDS = ("password", "secret", "token", "passcode", "key")
+SECRET_KEY_WORDS = ("password", "secret", "token", "passcode", "key", "credential")
 
 
 def secret_values(value, key=""):
@@ -48,6 +49,70 @@ def secret_values(value, key=""):
     elif isinstance(value, str) and value and any(word in key.lower() for word in SECRET_KEY_WORDS):
         found.add(value)
     return found
+
+
+def _leaves(value):
+    """Every non-empty scalar of a value as text, at any depth (what a no_log option hides)."""
+    found = set()
+    if isinstance(value, dict):
+        for sub_value in value.values():
+            found |= _leaves(sub_value)
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            found |= _leaves(item)
+    elif value is not None and not isinstance(value, bool):
+        text = str(value)
+        if text:
+            found.add(text)
+    return found
+
+
+def raw_secrets(spec, params):
+    """Every secret of the raw (not yet validated) module arguments.
+
+    Collected before argument validation so that whatever fails first (an unknown option,
+    a wrong type, a bad choice, a missing or conflicting option) the failure, and ``-vvv``'s
+    ``invocation``, already mask them:
+
+    * every value of an option marked ``no_log`` (``auth``, ``client_key``...), under its
+      name or any alias, whatever its type;
+    * inside ``cloud`` (an inline clouds.yaml entry) and inside any option the module does
+      not know, every string under a key that names a credential (password, secret, token,
+      passcode, key, credential), at any depth.
+    """
+    if not isinstance(params, dict):
+        return set()
+    found = set()
+    known = set()
+    for name, option in spec.items():
+        names = [name] + list(option.get("aliases") or [])
+        known.update(names)
+        for alias in names:
+            if alias not in params:
+                continue
+            if option.get("no_log"):
+                found |= _leaves(params[alias])
+            elif name == "cloud":
+                found |= secret_values(params[alias], alias)
+    for name, value in params.items():
+        if name not in known and not str(name).startswith("_ansible_"):
+            found |= secret_values(value, str(name))
+    return found
+
+
+class _MaskingModule(AnsibleModule):
+    """``AnsibleModule`` that knows every secret of its arguments before validating them.
+
+    ``AnsibleModule.__init__`` loads the arguments (``_load_params``), then validates them
+    and fails at the first error; its own ``no_log`` bookkeeping only happens during that
+    validation and knows nothing of an inline ``cloud``. Registering the secrets right when
+    the arguments are loaded makes every later output (the failure message, ``invocation``
+    with ``-vvv``, warnings, the result) mask them.
+    """
+
+    def _load_params(self):
+        super()._load_params()
+        self.no_log_values.update(raw_secrets(self.argument_spec, self.params))
 
 
 class NovaModule:
@@ -65,11 +130,9 @@ class NovaModule:
     def __init__(self):
         spec = auth_argument_spec()
         spec.update(self.argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=self.supports_check_mode,
-                                    **self.module_kwargs)
+        self.module = _MaskingModule(argument_spec=spec, supports_check_mode=self.supports_check_mode,
+                                     **self.module_kwargs)
         self.params = self.module.params
-        # `cloud` may be an inline dict carrying credentials: mask them like `auth`.
-        self.module.no_log_values.update(secret_values(self.params.get("cloud")))
         self._conn = None
         self.warnings = []
 
@@ -94,7 +157,7 @@ class NovaModule:
         except _conn.NovaError:
             raise
         except Exception as exc:
-            raise _conn.describe_error(exc, what=what) from None
+            raise _conn.describe_error(exc, what=what, via=self._conn) from None
 
     def validate(self):
         """Check the option values beyond their types; raise ValueError naming the option."""
@@ -116,5 +179,10 @@ class NovaModule:
             self.fail(str(exc))
         except _conn.NovaError as exc:
             self.fail(exc.message, error_kind=exc.kind)
+        except Exception as exc:  # an SDK failure outside self.call(), e.g. opening a service's proxy
+            if not _conn.is_sdk_error(exc):
+                raise
+            error = _conn.describe_error(exc, via=self._conn)
+            self.fail(error.message, error_kind=error.kind)
         result.setdefault("changed", False)
         self.module.exit_json(**result)

@@ -11,7 +11,9 @@ openstacksdk but not Ansible; callers turn :class:`NovaError` into ``fail_json``
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
+from urllib.parse import urlsplit
 
 try:
     import openstack
@@ -29,9 +31,18 @@ APP_VERSION = "0.1.0"
 
 # Connection options shared by every API plugin (documented in doc_fragments/auth.py).
 AUTH_OPTIONS = ("cloud", "auth", "auth_type", "region_name", "interface", "validate_certs",
-                "ca_cert", "client_cert", "client_key", "api_timeout")
+                "ca_cert", "client_cert", "client_key", "api_timeout", "deadline")
 
 TRANSIENT_HTTP_STATUSES = (502, 503, 504)
+
+# The time policy (documented in doc_fragments/auth.py and docs/development.md):
+DEFAULT_API_TIMEOUT = 30  # seconds to connect and to wait for each answer, unless api_timeout says otherwise
+DEFAULT_DEADLINE = 300  # seconds for everything one module run (or inventory parse) asks the cloud
+REFUSALS_BEFORE_DOWN = 4  # refused connections to one service before it counts as down for the run
+
+SERVICE_NAMES = {"identity": "keystone (identity)", "compute": "nova (compute)", "placement": "placement",
+                 "image": "glance (image)", "network": "neutron (network)", "block-storage": "cinder (volume)",
+                 "volume": "cinder (volume)"}
 
 
 class NovaError(Exception):
@@ -44,6 +55,158 @@ class NovaError(Exception):
         self.status = status
 
 
+if HAS_OPENSTACKSDK:
+    class ServiceTimeout(ks_exc.ConnectTimeout):
+        """A service did not answer in time, or the run's deadline passed: never retried."""
+
+        def __init__(self, message, service=None):
+            super().__init__(message)
+            self.service = service
+
+    class ServiceDown(ks_exc.ConnectFailure):
+        """A service refused every connection attempt of this run: never retried again."""
+
+        def __init__(self, message, service=None):
+            super().__init__(message)
+            self.service = service
+else:  # pragma: no cover - without the SDK nothing connects
+    ServiceTimeout = ServiceDown = NovaError
+
+
+class TimePolicy:
+    """One bound for everything a module run asks the cloud.
+
+    Installed on the keystoneauth session of a connection (:func:`connect`), so it covers
+    authentication, version discovery and every API call, whoever makes them (this
+    collection, openstacksdk or keystoneauth):
+
+    * each request gets ``api_timeout`` seconds to connect and the same to answer (never more
+      than what is left of the deadline); keystoneauth's own connection retries are off, the
+      retries are :func:`retry`'s;
+    * a request that times out marks its service as hung for the rest of the run: it is not
+      asked again (another wait would only multiply the time) and the error names it;
+    * a service that refused :data:`REFUSALS_BEFORE_DOWN` connections counts as down;
+    * once ``deadline`` seconds have passed since the connection was opened, no request starts.
+    """
+
+    def __init__(self, api_timeout=None, deadline=None, clock=time.monotonic):
+        self.api_timeout = float(api_timeout or DEFAULT_API_TIMEOUT)
+        self.deadline = float(deadline or DEFAULT_DEADLINE)
+        self.clock = clock
+        self.start = clock()
+        self.failed = {}  # service name -> (ServiceTimeout or ServiceDown, the message saying why)
+        self.problems = {}  # service name -> (ServiceTimeout or ServiceDown, message): every timeout or refusal
+        self.refusals = {}
+        self.endpoints = {}  # scheme://host:port -> service name
+        self._lock = threading.Lock()
+
+    def remaining(self):
+        return self.deadline - (self.clock() - self.start)
+
+    def learn_endpoint(self, url, service_type):
+        root = _root(url)
+        if root and service_type:
+            self.endpoints.setdefault(root, SERVICE_NAMES.get(service_type, service_type))
+
+    def service_of(self, url, kwargs):
+        service_type = (kwargs.get("endpoint_filter") or {}).get("service_type")
+        if service_type:
+            return SERVICE_NAMES.get(service_type, service_type)
+        return self.endpoints.get(_root(url)) or "the service at %s" % (_root(url) or url)
+
+    def cause(self):
+        """``(kind, message)`` of the first recorded failure (a hung or dead service, the deadline), or None."""
+        with self._lock:
+            first = next(iter(self.failed.values()), None) or next(iter(self.problems.values()), None)
+        if first is None:
+            return None
+        return ("timeout" if first[0] is ServiceTimeout else "unreachable"), first[1]
+
+    def _mark(self, service, cls, message):
+        with self._lock:
+            self.failed.setdefault(service, (cls, message))
+            self.problems.setdefault(service, (cls, message))
+        return cls(message, service)
+
+    def install(self, session):
+        """Wrap ``session.request`` (keystoneauth) with this policy."""
+        original = session.request
+        policy = self
+
+        def request(url, method, *args, **kwargs):
+            return policy.request(original, url, method, *args, **kwargs)
+
+        session.request = request
+        session.stackops_policy = self
+        return session
+
+    def request(self, send, url, method, *args, **kwargs):
+        service = self.service_of(url, kwargs)
+        with self._lock:
+            known = self.failed.get(service)
+        if known:
+            raise known[0](known[1], service)
+        left = self.remaining()
+        if left <= 0:
+            raise self._mark(service, ServiceTimeout, "the deadline of %g s for this run (option deadline) passed "
+                             "before %s answered" % (self.deadline, service))
+        timeout = min(self.api_timeout, left)
+        kwargs["timeout"] = timeout
+        kwargs["connect_retries"] = 0
+        try:
+            return send(url, method, *args, **kwargs)
+        except ServiceTimeout:
+            raise
+        except ks_exc.ConnectTimeout:
+            if timeout < self.api_timeout:
+                message = ("the deadline of %g s for this run (option deadline) passed while waiting for %s (%s)"
+                           % (self.deadline, service, _root(url)))
+            else:
+                message = ("%s (%s) did not answer within %g s (api_timeout); it is hung or overloaded"
+                           % (service, _root(url), self.api_timeout))
+            raise self._mark(service, ServiceTimeout, message) from None
+        except ks_exc.ConnectFailure as exc:
+            with self._lock:
+                self.refusals[service] = refusals = self.refusals.get(service, 0) + 1
+                self.problems.setdefault(service, (ServiceDown, "%s (%s) refused the connection: it is down or not "
+                                                   "listening" % (service, _root(url))))
+            if refusals >= REFUSALS_BEFORE_DOWN:
+                raise self._mark(service, ServiceDown, "%s (%s) refused %d connections: it is down or not "
+                                 "listening" % (service, _root(url), refusals)) from None
+            exc.service = service
+            raise
+
+
+def _root(url):
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    return "%s://%s" % (parts.scheme, parts.netloc)
+
+
+def policy_of(obj):
+    """The :class:`TimePolicy` of a connection, an adapter or a session, else None."""
+    for candidate in (obj, getattr(obj, "session", None), getattr(obj, "_session", None)):
+        policy = getattr(candidate, "stackops_policy", None)
+        if isinstance(policy, TimePolicy):
+            return policy
+    return None
+
+
+def _positive(params, key):
+    value = params.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        value = float(value)  # clouds.yaml values may be text
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
+        raise NovaError("%s must be a positive number of seconds (at most 86400), got %r" % (key, value), kind="config")
+    return value
+
+
 def connect(params):
     """Open an openstacksdk connection from the shared auth options (a dict).
 
@@ -54,6 +217,14 @@ def connect(params):
     if not HAS_OPENSTACKSDK:
         raise NovaError("openstacksdk is required: %s" % OPENSTACKSDK_IMPORT_ERROR, kind="missing_library")
     cloud = params.get("cloud")
+    deadline = _positive(params, "deadline")
+    api_timeout = _positive(params, "api_timeout")
+    if api_timeout is None and isinstance(cloud, dict):
+        try:
+            api_timeout = _positive(cloud, "api_timeout")
+        except NovaError as exc:
+            raise NovaError("cloud." + exc.message, kind="config") from None
+    policy = TimePolicy(api_timeout, deadline)
     kwargs = {}
     for key, target in (("auth_type", "auth_type"), ("region_name", "region_name"), ("interface", "interface"),
                         ("ca_cert", "cacert"), ("client_cert", "cert"), ("client_key", "key"),
@@ -71,16 +242,33 @@ def connect(params):
             conn = openstack.connect(app_name=APP_NAME, app_version=APP_VERSION, **settings)
         else:
             conn = openstack.connect(cloud=cloud, app_name=APP_NAME, app_version=APP_VERSION, **kwargs)
+        if api_timeout is None and getattr(conn.session, "timeout", None):
+            policy.api_timeout = float(conn.session.timeout)  # the cloud's own api_timeout (clouds.yaml)
+        policy.install(conn.session)
+        auth_url = (conn.config.config.get("auth") or {}).get("auth_url")
+        policy.learn_endpoint(auth_url, "identity")
         retry(conn.authorize, what="authenticate")
+        _learn_catalog(policy, conn)
     except NovaError:
         raise
     except Exception as exc:  # every SDK/keystoneauth failure becomes a sentence
-        error = describe_error(exc, what="connect to the cloud%s" % _cloud_label(cloud))
+        error = describe_error(exc, what="connect to the cloud%s" % _cloud_label(cloud), via=policy)
         if cloud is None and not params.get("auth") and error.kind == "auth":
             error = NovaError(error.message + " (no cloud was given: set the cloud option, or OS_CLOUD "
                               "or the OS_AUTH_URL family of environment variables)", kind=error.kind)
         raise error from None
     return conn
+
+
+def _learn_catalog(policy, conn):
+    """Which service listens where (so a discovery request names its service)."""
+    try:
+        catalog = conn.session.auth.get_access(conn.session).service_catalog.catalog
+    except Exception:  # the names are a nicety; the requests themselves still work
+        return
+    for entry in catalog or []:
+        for endpoint in entry.get("endpoints") or []:
+            policy.learn_endpoint(endpoint.get("url"), entry.get("type"))
 
 
 def _cloud_label(cloud):
@@ -107,12 +295,20 @@ def _specific(exc):
     return exc
 
 
+def is_sdk_error(exc):
+    """True for the exceptions of openstacksdk and keystoneauth (which describe_error explains)."""
+    if not HAS_OPENSTACKSDK:
+        return False
+    return any(isinstance(item, (ks_exc.ClientException, sdk_exc.SDKException, config_exc.OpenStackConfigException))
+               for item in _chain(exc))
+
+
 def is_transient(exc):
     """True for failures worth retrying: refused/reset/timed-out connections, 502/503/504."""
     if not HAS_OPENSTACKSDK:
         return False
     exc = _specific(exc)
-    if isinstance(exc, ks_exc.SSLError):
+    if isinstance(exc, (ks_exc.SSLError, ServiceTimeout, ServiceDown)):
         return False
     if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RetriableConnectionFailure,
                         ks_exc.UnknownConnectionError, ConnectionResetError)):
@@ -163,8 +359,13 @@ def parallel_map(func, items, workers=8):
         return [future.result() for future in futures]
 
 
-def describe_error(exc, what="talk to the cloud"):
-    """Turn an SDK / keystoneauth exception into a :class:`NovaError` a person understands."""
+def describe_error(exc, what="talk to the cloud", via=None):
+    """Turn an SDK / keystoneauth exception into a :class:`NovaError` a person understands.
+
+    ``via`` (a connection, adapter, session or :class:`TimePolicy`) lets a failure whose real
+    cause was swallowed on the way (openstacksdk turns a timed-out version discovery into
+    "does not have any supported versions") be reported as what it was.
+    """
     if isinstance(exc, NovaError):
         return exc
     if not HAS_OPENSTACKSDK:
@@ -172,6 +373,19 @@ def describe_error(exc, what="talk to the cloud"):
     exc = _specific(exc)
     text = _clean(str(exc))
     status = _status_of(exc)
+    if isinstance(exc, ServiceTimeout):
+        return NovaError("could not %s: timed out: %s" % (what, text), kind="timeout")
+    if isinstance(exc, ServiceDown):
+        return NovaError("could not %s: unreachable: %s" % (what, text), kind="unreachable")
+    policy = via if isinstance(via, TimePolicy) else policy_of(via)
+    cause = policy.cause() if policy is not None else None
+    if cause and (isinstance(exc, (sdk_exc.NotSupported, sdk_exc.ServiceDiscoveryException, ks_exc.DiscoveryFailure,
+                                   ks_exc.EndpointNotFound, sdk_exc.EndpointNotFound))
+                  or "supported versions" in text or "discover" in text.lower()):
+        kind, message = cause
+        return NovaError("could not %s: %s: %s" % (what, "timed out" if kind == "timeout" else "unreachable", message),
+                         kind=kind)
+    service = getattr(exc, "service", None)
     if isinstance(exc, config_exc.OpenStackConfigException) or type(exc).__name__ == "OpenStackConfigException":
         if "was not found" in text:
             return NovaError("could not %s: %s Check the cloud name against clouds.yaml "
@@ -187,9 +401,9 @@ def describe_error(exc, what="talk to the cloud"):
         return NovaError("could not %s: TLS verification failed (%s); set ca_cert to the cloud's CA bundle, "
                          "or validate_certs=false for a test cloud" % (what, text), kind="tls")
     if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.UnknownConnectionError)):
-        return NovaError("could not %s: the endpoint is unreachable (%s); check auth_url, the "
-                         "catalog's endpoint addresses and that the service is running" % (what, text),
-                         kind="unreachable")
+        return NovaError("could not %s: the endpoint%s is unreachable (%s); check auth_url, the "
+                         "catalog's endpoint addresses and that the service is running"
+                         % (what, " of %s" % service if service else "", text), kind="unreachable")
     if isinstance(exc, (ks_exc.EndpointNotFound, sdk_exc.EndpointNotFound)) or \
             "no endpoint" in text.lower() or "endpoint not found" in text.lower():
         return NovaError("could not %s: the service catalog has no matching endpoint (%s); check "

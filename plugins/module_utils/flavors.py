@@ -9,42 +9,102 @@ through an openstacksdk connection. Errors are ``ValueError`` naming ``flavor``.
 
 from __future__ import annotations
 
+import math
+
 from ansible_collections.stackops.nova.plugins.module_utils import capacity as _cap
 
 INLINE_KEYS = ("name", "vcpus", "ram", "disk", "ephemeral", "swap", "extra_specs")
 FLAVOR_MICROVERSION = "2.61"  # flavors carry their extra_specs since 2.61
 
 
+NOVA_MAX_INT = 2 ** 31 - 1  # the largest vcpus/ram/disk/ephemeral/swap Nova's API accepts for a flavor
+
+
+def _whole_number(raw, where):
+    """A whole number >= 0 from an int, an integral finite float or a decimal string; ValueError naming it."""
+    if raw is None or raw == "":
+        return 0
+    if isinstance(raw, bool):
+        raise ValueError("%s must be a whole number, got %r" % (where, raw))
+    if isinstance(raw, int):
+        number = raw
+    elif isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise ValueError("%s must be a finite whole number, got %r" % (where, raw))
+        if not raw.is_integer():
+            raise ValueError("%s must be a whole number >= 0, got %r" % (where, raw))
+        number = int(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if len(text) > 20:
+            raise ValueError("%s must be a whole number of at most %d, got a %d-character string"
+                             % (where, NOVA_MAX_INT, len(text)))
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("%s must be a whole number, got %r" % (where, raw)) from None
+        return _whole_number(value, where)
+    else:
+        raise ValueError("%s must be a whole number, got %s" % (where, type(raw).__name__))
+    if number < 0:
+        raise ValueError("%s must be a whole number >= 0, got %s" % (where, _short(number)))
+    if number > NOVA_MAX_INT:
+        raise ValueError("%s must be at most %d (Nova's limit), got %s" % (where, NOVA_MAX_INT, _short(number)))
+    return number
+
+
+def _short(number):
+    """A number as text, cut when it has thousands of digits."""
+    if abs(number) < 10 ** 30:
+        return str(number)
+    return "a %d-digit number" % (number.bit_length() * 30103 // 100000 + 1)
+
+
 def inline_flavor(value, option="flavor"):
     """Check an inline flavor mapping; return a normalised copy or raise ValueError."""
     if not isinstance(value, dict):
         raise ValueError("%s must be a flavor name or id, or a mapping with vcpus, ram and disk" % option)
-    unknown = sorted(set(value) - set(INLINE_KEYS))
+    unknown = sorted(set(str(k) for k in value) - set(INLINE_KEYS))
     if unknown:
         raise ValueError("%s has unknown key(s) %s; the keys are %s"
                          % (option, ", ".join(unknown), ", ".join(INLINE_KEYS)))
     for key in ("vcpus", "ram"):
         if value.get(key) is None:
             raise ValueError("%s.%s is required for an inline flavor" % (option, key))
-    flavor = {"name": str(value.get("name") or "inline")}
+    name = value.get("name")
+    if name is not None and not isinstance(name, (str, int)) or isinstance(name, bool):
+        raise ValueError("%s.name must be a string, got %s" % (option, type(name).__name__))
+    flavor = {"name": str(name or "inline")}
     for key in ("vcpus", "ram", "disk", "ephemeral", "swap"):
-        raw = value.get(key, 0)
-        if raw is None or raw == "":
-            raw = 0
-        if isinstance(raw, bool):
-            raise ValueError("%s.%s must be a whole number, got %r" % (option, key, raw))
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError("%s.%s must be a whole number, got %r" % (option, key, raw)) from None
-        if number != int(number) or number < 0:
-            raise ValueError("%s.%s must be a whole number >= 0, got %r" % (option, key, raw))
-        flavor[key] = int(number)
+        flavor[key] = _whole_number(value.get(key, 0), "%s.%s" % (option, key))
     extra_specs = value.get("extra_specs") or {}
     if not isinstance(extra_specs, dict):
         raise ValueError("%s.extra_specs must be a mapping of extra spec keys to values" % option)
-    flavor["extra_specs"] = {str(k): str(v) for k, v in extra_specs.items()}
+    specs = {}
+    for key, spec in extra_specs.items():
+        if isinstance(spec, (dict, list, tuple, set)) or spec is None:
+            raise ValueError("%s.extra_specs[%r] must be a string, a number or a boolean, got %s"
+                             % (option, str(key), "null" if spec is None else type(spec).__name__))
+        if isinstance(spec, float) and not math.isfinite(spec):
+            raise ValueError("%s.extra_specs[%r] must be finite, got %r" % (option, str(key), spec))
+        specs[str(key)] = str(spec)
+    flavor["extra_specs"] = specs
     return flavor
+
+
+def check_numbers(value, option="flavor"):
+    """Check the numbers of a flavor mapping of any origin (inline, API, a saved record).
+
+    Only the keys present are checked (vcpus, ram, disk, ephemeral, swap and Nova's older
+    names); raises ValueError naming ``option.key``; returns None.
+    """
+    if not isinstance(value, dict):
+        raise ValueError("%s must be a mapping with vcpus, ram and disk" % option)
+    for key in ("vcpus", "ram", "disk", "ephemeral", "swap", "memory_mb", "root_gb", "OS-FLV-EXT-DATA:ephemeral"):
+        if key in value:
+            _whole_number(value[key], "%s.%s" % (option, key))
+    if value.get("extra_specs") is not None and not isinstance(value["extra_specs"], dict):
+        raise ValueError("%s.extra_specs must be a mapping of extra spec keys to values" % option)
 
 
 def flavor_from_api(record):

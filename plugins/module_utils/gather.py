@@ -49,7 +49,7 @@ def get_json(adapter, url, what, microversion=None, params=None):
     except _conn.NovaError:
         raise
     except Exception as exc:
-        raise _conn.describe_error(exc, what=what) from None
+        raise _conn.describe_error(exc, what=what, via=adapter) from None
 
 
 def get_paginated(adapter, url, key, what, microversion=None, params=None, max_pages=10000):
@@ -183,7 +183,7 @@ def _gather_placement(conn, hosts, workers, warnings):
         return None
     except Exception as exc:  # e.g. no placement endpoint in the catalog
         warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
-                        "(only Nova's data is returned): %s" % _conn.describe_error(exc, "reach placement").message)
+                        "(only Nova's data is returned): %s" % _conn.describe_error(exc, "reach placement", via=conn).message)
         return None
     mapping = _facts.match_providers(hosts, providers)
     missing = [h for h in hosts if not h.get("provider_uuid") or h["provider_uuid"] not in mapping]

@@ -13,124 +13,313 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 
 SUPPORTED_VERSIONS = (1,)
 
-_TOP_REQUIRED = ("snapshot_version", "hosts")
-_HOST_REQUIRED = ("name", "nodename")
-_RESOURCE_NUMBERS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio",
-                     "used", "capacity", "free")
+# ------------------------------------------------------------------ the schema
+# The single source of what a version 1 snapshot may hold (docs/snapshot.md documents every
+# property; a unit test checks that, and that :func:`check` agrees with the jsonschema
+# package). JSON Schema 2020-12, restricted to the keywords :func:`check` implements: type,
+# properties, required, additionalProperties (a schema), items, enum, minimum, maximum,
+# minLength. ``x-message`` replaces the error text of a property (missing or invalid).
+# Unknown keys are allowed everywhere: a newer writer stays readable.
+
+NOVA_MAX_INT = 2 ** 31 - 1  # placement's and Nova's integer columns
+_BIG = 2 ** 53  # sums (used, capacity, free) stay exact as floats below this
+
+_STR = {"type": "string"}
+_STR_OR_NULL = {"type": ["string", "null"]}
+_STRINGS = {"type": "array", "items": _STR}
+_STRINGS_OR_NULL = {"type": ["array", "null"], "items": _STR}
+_COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0, "maximum": _BIG}
+_NAME = {"type": "string", "minLength": 1, "x-message": "is required and must be a non-empty string"}
+
+
+def _amount(minimum=0, maximum=NOVA_MAX_INT, kind="number"):
+    return {"type": [kind, "null"], "minimum": minimum, "maximum": maximum}
+
+
+RESOURCE_SCHEMA = {
+    "type": "object",
+    "required": ["total"],
+    "properties": {
+        "total": {"type": "number", "minimum": 0, "maximum": NOVA_MAX_INT},
+        "reserved": _amount(),
+        "min_unit": _amount(),
+        "max_unit": _amount(),
+        "step_size": _amount(),
+        "allocation_ratio": _amount(0, 3.4e38, "number"),
+        "used": _amount(0, _BIG),
+        "capacity": _amount(0, _BIG, "number"),
+        "free": _amount(-_BIG, _BIG, "number"),
+    },
+}
+
+HOST_SCHEMA = {
+    "type": "object",
+    "required": ["name", "nodename"],
+    "properties": {
+        "name": _NAME,
+        "nodename": _NAME,
+        "hypervisor_id": {"type": ["string", "integer", "null"]},
+        "provider_uuid": _STR_OR_NULL,
+        "hypervisor_type": _STR_OR_NULL,
+        "hypervisor_version": {"type": ["integer", "null"], "minimum": 0},
+        "host_ip": _STR_OR_NULL,
+        "hypervisor_state": {"type": ["string", "null"], "enum": ["up", "down", None]},
+        "service": {
+            "type": ["object", "null"],
+            "properties": {
+                "id": {"type": ["string", "integer", "null"]},
+                "binary": _STR_OR_NULL,
+                "status": {"type": ["string", "null"], "enum": ["enabled", "disabled", None]},
+                "state": {"type": ["string", "null"], "enum": ["up", "down", None]},
+                "disabled_reason": _STR_OR_NULL,
+                "forced_down": {"type": ["boolean", "null"]},
+                "updated_at": _STR_OR_NULL,
+                "zone": _STR_OR_NULL,
+            },
+        },
+        "availability_zone": _STR_OR_NULL,
+        "aggregates": {"type": ["array", "null"], "items": {"type": ["integer", "string"]}},
+        "resources": {"type": ["object", "null"], "additionalProperties": RESOURCE_SCHEMA},
+        "traits": _STRINGS_OR_NULL,
+        "provider_aggregates": _STRINGS_OR_NULL,
+        "num_instances": _COUNT_OR_NULL,
+        "instances": _STRINGS_OR_NULL,
+        "num_io_ops": _COUNT_OR_NULL,
+        "cpu_info": {"type": ["object", "string", "null"]},
+        "stats": {"type": ["object", "null"]},
+        "supported_instances": {"type": ["array", "null"],
+                                "items": {"type": "array", "items": {"type": ["string", "null"]}}},
+        "failed_builds": _COUNT_OR_NULL,
+    },
+}
+
+AGGREGATE_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "id": {"type": ["integer", "string", "null"]},
+        "uuid": _STR_OR_NULL,
+        "name": _STR,
+        "availability_zone": _STR_OR_NULL,
+        "hosts": {"type": ["array", "null"], "items": _STR},
+        "metadata": {"type": ["object", "null"], "additionalProperties": {"type": ["string", "null"]}},
+    },
+}
+
+ZONE_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": _STR,
+        "hosts": {"type": ["array", "null"], "items": _STR},
+        "available": {"type": ["boolean", "null"]},
+    },
+}
+
+SERVER_GROUP_SCHEMA = {
+    "type": "object",
+    "required": ["policy"],
+    "properties": {
+        "id": _STR_OR_NULL,
+        "name": _STR_OR_NULL,
+        "policy": _STR,
+        "rules": {"type": ["object", "null"], "properties": {
+            "max_server_per_host": {"type": ["integer", "null"], "minimum": 1, "maximum": NOVA_MAX_INT}}},
+        "members": {"type": ["array", "null"], "items": _STR},
+        "project_id": _STR_OR_NULL,
+    },
+}
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "stackops.nova cloud snapshot, version 1 (docs/snapshot.md)",
+    "type": "object",
+    "required": ["snapshot_version", "hosts"],
+    "properties": {
+        "snapshot_version": {"type": "integer", "enum": list(SUPPORTED_VERSIONS)},
+        "generated_at": _STR_OR_NULL,
+        "source": {"type": ["object", "null"], "properties": {
+            "cloud": _STR_OR_NULL,
+            "compute_microversion": _STR_OR_NULL,
+            "placement_microversion": _STR_OR_NULL,
+            "nova_release": _STR_OR_NULL,
+        }},
+        "warnings": {"type": ["array", "null"], "items": _STR},
+        # The scheduler configuration is checked key by key by the explain engine.
+        "scheduler": {"type": ["object", "null"]},
+        "hosts": {"type": "array", "items": HOST_SCHEMA},
+        "aggregates": {"type": ["array", "null"], "items": AGGREGATE_SCHEMA},
+        "availability_zones": {"type": ["array", "null"], "items": ZONE_SCHEMA},
+        "server_groups": {"type": ["array", "null"], "items": SERVER_GROUP_SCHEMA},
+    },
+}
 
 
 class SnapshotError(ValueError):
     """A snapshot that cannot be used; the message names the key."""
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
+               "number": "a number", "boolean": "a boolean", "null": "null"}
 
 
-def _require_list(value, where, allow_none=False):
-    if value is None and allow_none:
-        return []
-    if not isinstance(value, list):
-        raise SnapshotError("%s must be a list, got %s" % (where, type(value).__name__))
+def _is_type(value, kind):
+    """JSON Schema's types over Python data (a bool is not a number; 2.0 is an integer)."""
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, (list, tuple))
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "null":
+        return value is None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if kind == "number":
+        return True
+    return isinstance(value, int) or value.is_integer()  # integer (a non-finite float is not)
+
+
+def _type_name(value):
+    if value is None:
+        return "null"
+    for kind in ("boolean", "string", "array", "object"):
+        if _is_type(value, kind):
+            return {"boolean": "bool", "string": "str", "array": "list", "object": "dict"}[kind]
+    return type(value).__name__
+
+
+def _shown(value):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return "a number of %d+ digits" % 30
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_path(where, key):
+    key = str(key)
+    if key.replace("_", "a").replace("-", "a").isalnum() and not key[:1].isdigit():
+        return "%s.%s" % (where, key)
+    return "%s[%r]" % (where, key)
+
+
+def check(value, schema, where="snapshot"):
+    """Validate ``value`` against ``schema`` (the keywords listed above); SnapshotError at the first error.
+
+    The error names the offending key with its path (``snapshot.hosts[3].resources.VCPU.total``).
+    Numbers must also be finite (JSON has no infinity or NaN; Python's json module reads them).
+    """
+    message = schema.get("x-message")
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if not any(_is_type(value, kind) for kind in kinds):
+            if message:
+                raise SnapshotError("%s %s" % (where, message))
+            expected = " or ".join(_TYPE_WORDS[k] for k in kinds)
+            raise SnapshotError("%s must be %s, got %s" % (where, expected, _type_name(value)))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SnapshotError("%s must be a finite number, got %r" % (where, value))
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
+        raise SnapshotError("%s must be one of %s, got %s"
+                            % (where, ", ".join("null" if o is None else str(o) for o in schema["enum"]),
+                               _shown(value)))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            raise SnapshotError("%s must be >= %s, got %s" % (where, schema["minimum"], _shown(value)))
+        if "maximum" in schema and value > schema["maximum"]:
+            raise SnapshotError("%s must be <= %s, got %s" % (where, schema["maximum"], _shown(value)))
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        raise SnapshotError("%s %s" % (where, message or "must not be empty"))
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise SnapshotError("%s has a key that is not a string: %s" % (where, _shown(key)))
+        properties = schema.get("properties") or {}
+        for key in schema.get("required") or ():
+            if key not in value:
+                sub_message = properties.get(key, {}).get("x-message")
+                if sub_message:
+                    raise SnapshotError("%s %s" % (_key_path(where, key), sub_message))
+                raise SnapshotError("%s is missing the required key '%s'" % (where, key))
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in properties:
+                check(item, properties[key], _key_path(where, key))
+            elif isinstance(extra, dict):
+                check(item, extra, _key_path(where, key))
+    if isinstance(value, (list, tuple)) and "items" in schema:
+        for index, item in enumerate(value):
+            check(item, schema["items"], "%s[%d]" % (where, index))
     return value
 
 
-def _require_dict(value, where, allow_none=False):
-    if value is None and allow_none:
-        return {}
-    if not isinstance(value, dict):
-        raise SnapshotError("%s must be a mapping, got %s" % (where, type(value).__name__))
-    return value
+def _same(value, option):
+    """JSON equality: True is not 1."""
+    if isinstance(value, bool) or isinstance(option, bool):
+        return isinstance(value, bool) and isinstance(option, bool) and value == option
+    return value == option
 
 
 def validate(data, name="snapshot"):
-    """Check a snapshot and fill optional keys with their defaults; return it.
+    """Check a snapshot against :data:`SCHEMA` and fill optional keys with their defaults; return it.
 
     Works on a deep copy (the caller's data is never changed). Unknown keys are kept
-    (a newer writer stays readable). Raises :class:`SnapshotError`.
+    (a newer writer stays readable). Raises :class:`SnapshotError` naming the key.
     """
-    _require_dict(data, name)
-    data = copy.deepcopy(data)
-    for key in _TOP_REQUIRED:
+    if not isinstance(data, dict):
+        raise SnapshotError("%s must be a mapping, got %s" % (name, _type_name(data)))
+    for key in SCHEMA["required"]:
         if key not in data:
             raise SnapshotError("%s is missing the required key '%s'" % (name, key))
     version = data["snapshot_version"]
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
-        raise SnapshotError("%s.snapshot_version is %r; this reader knows version(s) %s"
-                            % (name, version, ", ".join(str(v) for v in SUPPORTED_VERSIONS)))
+    if isinstance(version, bool) or not isinstance(version, int) or version not in SUPPORTED_VERSIONS:
+        raise SnapshotError("%s.snapshot_version is %s; this reader knows version(s) %s"
+                            % (name, _shown(version), ", ".join(str(v) for v in SUPPORTED_VERSIONS)))
+    try:
+        check(data, SCHEMA, name)
+    except RecursionError:
+        raise SnapshotError("%s is nested too deeply" % name) from None
+    data = copy.deepcopy(data)
     data.setdefault("generated_at", None)
-    data["source"] = dict(_require_dict(data.get("source"), name + ".source", allow_none=True))
-    data["warnings"] = [str(w) for w in _require_list(data.get("warnings"), name + ".warnings", allow_none=True)]
-    if data.get("scheduler") is not None:
-        _require_dict(data["scheduler"], name + ".scheduler")
-    else:
-        data["scheduler"] = None
-    hosts = _require_list(data["hosts"], name + ".hosts")
+    data["source"] = dict(data.get("source") or {})
+    data["warnings"] = list(data.get("warnings") or [])
+    data["scheduler"] = data.get("scheduler")
+    data["hosts"] = list(data["hosts"])
     seen = set()
-    for index, host in enumerate(hosts):
+    for index, host in enumerate(data["hosts"]):
         where = "%s.hosts[%d]" % (name, index)
-        _require_dict(host, where)
-        for key in _HOST_REQUIRED:
-            if key not in host or not isinstance(host[key], str) or not host[key]:
-                raise SnapshotError("%s.%s is required and must be a non-empty string" % (where, key))
         pair = (host["name"], host["nodename"])
         if pair in seen:
             raise SnapshotError("%s: the pair (name %s, nodename %s) appears twice" % (where, pair[0], pair[1]))
         seen.add(pair)
-        resources = _require_dict(host.get("resources"), where + ".resources", allow_none=True)
-        host["resources"] = resources
-        for rc, view in resources.items():
-            rwhere = "%s.resources.%s" % (where, rc)
-            _require_dict(view, rwhere)
-            if "total" not in view:
-                raise SnapshotError("%s is missing the required key 'total'" % rwhere)
-            for key in _RESOURCE_NUMBERS:
-                if key in view and view[key] is not None and not _is_number(view[key]):
-                    raise SnapshotError("%s.%s must be a number, got %r" % (rwhere, key, view[key]))
-        service = host.get("service")
-        if service is not None:
-            _require_dict(service, where + ".service")
-        for key in ("traits", "provider_aggregates", "instances"):
-            if host.get(key) is not None:
-                _require_list(host[key], "%s.%s" % (where, key))
-        host["aggregates"] = _require_list(host.get("aggregates"), where + ".aggregates", allow_none=True)
+        host["resources"] = dict(host.get("resources") or {})
+        host["aggregates"] = list(host.get("aggregates") or [])
         for key in ("hypervisor_id", "provider_uuid", "hypervisor_type", "hypervisor_version", "host_ip",
                     "hypervisor_state", "service", "availability_zone", "traits", "provider_aggregates",
                     "num_instances", "instances", "num_io_ops", "cpu_info"):
             host.setdefault(key, None)
-        host["stats"] = _require_dict(host.get("stats"), where + ".stats", allow_none=True)
-    aggregates = _require_list(data.get("aggregates"), name + ".aggregates", allow_none=True)
-    for index, aggregate in enumerate(aggregates):
-        where = "%s.aggregates[%d]" % (name, index)
-        _require_dict(aggregate, where)
-        if "name" not in aggregate:
-            raise SnapshotError("%s is missing the required key 'name'" % where)
-        aggregate["hosts"] = _require_list(aggregate.get("hosts"), where + ".hosts", allow_none=True)
-        aggregate["metadata"] = _require_dict(aggregate.get("metadata"), where + ".metadata", allow_none=True)
+        host["stats"] = dict(host.get("stats") or {})
+    data["aggregates"] = list(data.get("aggregates") or [])
+    for aggregate in data["aggregates"]:
+        aggregate["hosts"] = list(aggregate.get("hosts") or [])
+        aggregate["metadata"] = dict(aggregate.get("metadata") or {})
         aggregate.setdefault("availability_zone", aggregate["metadata"].get("availability_zone"))
         aggregate.setdefault("id", None)
         aggregate.setdefault("uuid", None)
-    data["aggregates"] = aggregates
-    zones = _require_list(data.get("availability_zones"), name + ".availability_zones", allow_none=True)
-    for index, zone in enumerate(zones):
-        where = "%s.availability_zones[%d]" % (name, index)
-        _require_dict(zone, where)
-        if "name" not in zone:
-            raise SnapshotError("%s is missing the required key 'name'" % where)
-        zone["hosts"] = _require_list(zone.get("hosts"), where + ".hosts", allow_none=True)
-    data["availability_zones"] = zones
-    groups = _require_list(data.get("server_groups"), name + ".server_groups", allow_none=True)
-    for index, group in enumerate(groups):
-        where = "%s.server_groups[%d]" % (name, index)
-        _require_dict(group, where)
-        if "policy" not in group:
-            raise SnapshotError("%s is missing the required key 'policy'" % where)
-        group["members"] = _require_list(group.get("members"), where + ".members", allow_none=True)
-        group["rules"] = _require_dict(group.get("rules"), where + ".rules", allow_none=True)
-    data["server_groups"] = groups
+    data["availability_zones"] = list(data.get("availability_zones") or [])
+    for zone in data["availability_zones"]:
+        zone["hosts"] = list(zone.get("hosts") or [])
+    data["server_groups"] = list(data.get("server_groups") or [])
+    for group in data["server_groups"]:
+        group["members"] = list(group.get("members") or [])
+        group["rules"] = dict(group.get("rules") or {})
     return data
 
 

@@ -135,7 +135,7 @@ def _projects(conn, project, all_projects):
             return sorted(({"id": p.id, "name": p.name} for p in conn.identity.projects()),
                           key=lambda p: (p["name"] or "", p["id"]))
         except Exception as exc:
-            raise _conn.describe_error(exc, what="list projects (all_projects needs the admin role)") from None
+            raise _conn.describe_error(exc, what="list projects (all_projects needs the admin role)", via=conn) from None
     if project is None:
         project_id = conn.current_project_id
         name = None
@@ -147,7 +147,7 @@ def _projects(conn, project, all_projects):
     try:
         found = conn.identity.find_project(project, ignore_missing=True)
     except Exception as exc:
-        raise _conn.describe_error(exc, what="look up project %r" % project) from None
+        raise _conn.describe_error(exc, what="look up project %r" % project, via=conn) from None
     if found is None:
         raise ValueError("project %r was not found (no project has that name or id, or these "
                          "credentials may not see it)" % project)

@@ -149,3 +149,139 @@ def test_no_cloud_at_all_says_how_to_give_one(tmp_path, monkeypatch):
         c.connect({})
     assert info.value.kind == "auth"
     assert "no cloud was given" in info.value.message and "OS_CLOUD" in info.value.message
+
+
+# --- the time policy (issue 17: never hang) ------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _send_timing_out(clock, seconds):
+    calls = []
+
+    def send(url, method, **kwargs):
+        calls.append(kwargs)
+        clock.now += min(seconds, kwargs["timeout"])
+        raise ks_exc.ConnectTimeout("Request to %s timed out" % url)
+    return send, calls
+
+
+def test_each_request_gets_the_api_timeout_and_no_keystoneauth_retries():
+    clock = Clock()
+    policy = c.TimePolicy(api_timeout=7, deadline=100, clock=clock)
+    calls = []
+    assert policy.request(lambda url, method, **kw: calls.append(kw) or "ok", "http://127.0.0.1:1/v3", "GET") == "ok"
+    assert calls == [{"timeout": 7.0, "connect_retries": 0}]
+
+
+def test_defaults_bound_every_request():
+    policy = c.TimePolicy()
+    assert policy.api_timeout == c.DEFAULT_API_TIMEOUT == 30
+    assert policy.deadline == c.DEFAULT_DEADLINE == 300
+
+
+def test_a_hung_service_costs_one_timeout_and_is_named():
+    clock = Clock()
+    policy = c.TimePolicy(api_timeout=10, deadline=100, clock=clock)
+    policy.learn_endpoint("http://127.0.0.1:8778/placement", "placement")
+    send, calls = _send_timing_out(clock, 1000)
+    with pytest.raises(c.ServiceTimeout) as first:
+        policy.request(send, "http://127.0.0.1:8778/placement/resource_providers", "GET")
+    assert "placement" in str(first.value) and "10 s (api_timeout)" in str(first.value)
+    for _attempt in range(5):  # asked again (a retry, discovery's next URL): fails at once
+        with pytest.raises(c.ServiceTimeout):
+            policy.request(send, "http://127.0.0.1:8778/", "GET")
+    assert len(calls) == 1 and clock.now == 10
+    assert not c.is_transient(first.value)
+    error = c.describe_error(first.value, what="list providers")
+    assert error.kind == "timeout" and "timed out" in error.message and "placement" in error.message
+
+
+def test_the_deadline_cuts_the_last_request_short_and_stops_the_next():
+    clock = Clock()
+    policy = c.TimePolicy(api_timeout=30, deadline=45, clock=clock)
+
+    def ok(url, method, **kwargs):
+        clock.now += 20
+    policy.request(ok, "http://127.0.0.1:8774/v2.1/a", "GET", endpoint_filter={"service_type": "compute"})
+    policy.request(ok, "http://127.0.0.1:8774/v2.1/b", "GET", endpoint_filter={"service_type": "compute"})
+    send, calls = _send_timing_out(clock, 1000)
+    with pytest.raises(c.ServiceTimeout) as info:
+        policy.request(send, "http://127.0.0.1:8774/v2.1/c", "GET", endpoint_filter={"service_type": "compute"})
+    assert calls[0]["timeout"] == 5  # what was left of the 45 s
+    assert "deadline of 45 s" in str(info.value) and "nova (compute)" in str(info.value)
+    with pytest.raises(c.ServiceTimeout, match="deadline"):
+        policy.request(ok, "http://127.0.0.1:5000/v3", "GET")
+    assert clock.now <= 45
+
+
+def test_a_dead_service_is_retried_then_named():
+    clock = Clock()
+    policy = c.TimePolicy(clock=clock)
+    policy.learn_endpoint("http://127.0.0.1:5000/v3", "identity")
+
+    def refused(url, method, **kwargs):
+        raise ks_exc.ConnectFailure("Unable to establish connection to %s" % url)
+    sleeps = []
+    with pytest.raises(c.ServiceDown) as info:
+        c.retry(lambda: policy.request(refused, "http://127.0.0.1:5000/v3/auth/tokens", "POST"),
+                attempts=10, sleep=sleeps.append)
+    assert len(sleeps) == c.REFUSALS_BEFORE_DOWN - 1  # then it counts as down: no more retries
+    assert "keystone (identity)" in str(info.value)
+    assert c.describe_error(info.value).kind == "unreachable"
+
+
+def test_a_swallowed_timeout_is_reported_instead_of_missing_versions():
+    """openstacksdk turns a timed-out version discovery into 'does not have any supported versions'."""
+    clock = Clock()
+    policy = c.TimePolicy(api_timeout=5, clock=clock)
+    policy.learn_endpoint("http://127.0.0.1:8778", "placement")
+    send = _send_timing_out(clock, 1000)[0]
+    try:
+        policy.request(send, "http://127.0.0.1:8778/", "GET")
+    except c.ServiceTimeout:
+        pass  # keystoneauth's discovery swallows it
+    sdk_error = sdk_exc.NotSupported("The placement service for minicloud:RegionOne exists but does not have any "
+                                     "supported versions.")
+    error = c.describe_error(sdk_error, what="reach placement", via=policy)
+    assert error.kind == "timeout"
+    assert "supported versions" not in error.message and "placement" in error.message and "5 s" in error.message
+
+
+@pytest.mark.parametrize("params, words", [({"api_timeout": 0}, "api_timeout"), ({"deadline": -1}, "deadline"),
+                                           ({"deadline": True}, "deadline"),
+                                           ({"cloud": {"api_timeout": "x"}}, "cloud.api_timeout")])
+def test_bad_time_options_are_named(params, words):
+    with pytest.raises(c.NovaError) as info:
+        c.connect(params)
+    assert words in info.value.message
+
+
+def test_a_hung_keystone_on_a_real_socket_is_bounded_and_named(tmp_path, monkeypatch):
+    """A server that accepts connections and never answers (what SIGSTOP does to a service)."""
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(c.NovaError) as info:
+            c.connect({"cloud": {"auth": {"auth_url": "http://127.0.0.1:%d/v3" % port, "username": "u",
+                                          "password": "p", "project_name": "p", "user_domain_name": "Default",
+                                          "project_domain_name": "Default"}},
+                       "api_timeout": 2, "deadline": 20})
+    finally:
+        server.close()
+    elapsed = time.monotonic() - started
+    assert info.value.kind == "timeout"
+    assert "keystone (identity)" in info.value.message and "2 s (api_timeout)" in info.value.message
+    assert elapsed < 20 + 30  # the deadline, with a wide margin for a loaded machine

@@ -75,7 +75,7 @@ if ! (cd "$root" && env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
     echo "08-guard: make demo FAILED with the host's OpenStack directories masked:" >&2
     tail -n 40 "$log" >&2
     for f in "$state"/logs/*.log; do
-        [[ -f "$f" ]] && grep -h -m 5 -E 'ERROR|CRITICAL|does not exist' "$f" >&2 || true
+        [[ -f "$f" ]] && grep -v ' DEBUG ' "$f" | grep -h -m 5 -E ' (ERROR|CRITICAL) |does not exist' >&2 || true
     done
     rc=1
 fi

@@ -103,16 +103,31 @@ additional_build_files:
     dest: shim
 additional_build_steps:
   prepend_base:
+    - ARG PIP_CERT
+    - ARG PIP_INDEX_URL
     - COPY _build/shim/apt-dnf /usr/local/bin/apt-dnf
     # Debian's python3 has pip from python3-pip; its ensurepip is disabled for the system Python.
     - RUN printf '#!/bin/sh\nexec "\$1" -m pip --version\n' > /output/scripts/pip_install
+    # The build machine's pip settings for every stage's pip; removed again at the end.
+    - RUN { echo '[global]'; [ -z "\$PIP_CERT" ] || echo "cert = \$PIP_CERT"; [ -z "\$PIP_INDEX_URL" ] || echo "index-url = \$PIP_INDEX_URL"; } > /etc/pip.conf
+  append_final:
+    - RUN rm -f /etc/pip.conf
 EOF
+# This machine's package-client settings for pip, and nothing else: its CA bundle (mounted into
+# the build, not copied into the image) and its index when that is an http(s) one.
+build_args=(--network host)
+host_cert="${PIP_CERT:-$("$BIN/pip" config get global.cert 2>/dev/null || true)}"
+if [[ -n "$host_cert" && -f "$host_cert" ]]; then
+    build_args+=(-v "$host_cert:/etc/pip-host-ca.crt:ro" --build-arg PIP_CERT=/etc/pip-host-ca.crt)
+fi
+host_index="${PIP_INDEX_URL:-$("$BIN/pip" config get global.index-url 2>/dev/null || true)}"
+[[ "$host_index" == http* ]] && build_args+=(--build-arg "PIP_INDEX_URL=$host_index")
 step "collection $artifact and EE definition" "$t0"
 
 # ---- 4. build --------------------------------------------------------------------------------
 t0=$(date +%s)
 if ! "$BIN/ansible-builder" build -f "$WORK/def/execution-environment.yml" -c "$WORK/context" \
-        --container-runtime podman --extra-build-cli-args '--network host' -v 2 \
+        --container-runtime podman --extra-build-cli-args "${build_args[*]}" -v 2 \
         > "$WORK/build.log" 2>&1; then
     tail -n 60 "$WORK/build.log" >&2
     echo "ee-check: ansible-builder build FAILED (log: ${WORK#"$REPO"/}/build.log)" >&2

@@ -96,3 +96,35 @@ def test_walk_finds_the_defaults(tmp_path):
     # dir, instances_path and the mount bases are not host paths.
     assert ('DEFAULT', 'instances_path') not in found
     assert ('libvirt', 'nfs_mount_point_base') not in found
+
+
+def test_servers_skip_the_host_config_search(tmp_path):
+    """oslo.config looks for <project>.conf and <project>.conf.d/ in ~/.<project>, ~, /etc/<project>
+    and /etc when a service is not told where its config is. minicloud's servers name their
+    files and turn that search off: a nova.conf and a nova.conf.d in HOME are not read."""
+    home = tmp_path / 'home'
+    (home / '.nova' / 'nova.conf.d').mkdir(parents=True)
+    (home / '.nova' / 'nova.conf').write_text('[DEFAULT]\nhost = from-home\n')
+    (home / '.nova' / 'nova.conf.d' / 'x.conf').write_text(
+        '[DEFAULT]\nhost = from-home-dir\n')
+    code = '''
+import sys
+sys.path.insert(0, %r)
+from oslo_config import cfg
+def seen():
+    conf = cfg.ConfigOpts()
+    conf.register_opt(cfg.StrOpt('host', default='default'))
+    conf(args=[], project='nova')
+    return conf.host
+before = seen()
+import mc_server
+mc_server.own_config_search()
+print(before, seen())
+''' % HERE
+    env = dict(os.environ, HOME=str(home))
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                       text=True, env=env, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    before, after = r.stdout.split()
+    assert before == 'from-home-dir'        # oslo.config's own search finds them
+    assert after == 'default'               # minicloud's servers do not

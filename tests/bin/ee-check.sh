@@ -13,7 +13,7 @@
 #      (podman run --network host) of a project that imports stackops.nova.fleet_report: the
 #      collection, openstacksdk and ansible-core all come from the image, not from this checkout;
 #   6. stops the cloud; removes the run's container (podman run --rm). The images stay (cached:
-#      a second run reuses the base; `podman rmi` them to reclaim the space).
+#      a second run reuses the base and the build's layers); `make clean` removes them.
 # Prints the time of each step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,7 +87,7 @@ dependencies:
   ansible_core:
     package_pip: $ansible_core
   ansible_runner:
-    package_pip: ansible-runner
+    package_pip: ansible-runner==2.4.3
   galaxy:
     collections:
       - name: /build/dist/$artifact
@@ -103,6 +103,8 @@ additional_build_files:
     dest: shim
 additional_build_steps:
   prepend_base:
+    # every stage's image carries it: make clean and the next build find the leftovers by it
+    - LABEL stackops.nova.image=ee-build
     - ARG PIP_CERT
     - ARG PIP_INDEX_URL
     - COPY _build/shim/apt-dnf /usr/local/bin/apt-dnf
@@ -126,6 +128,9 @@ step "collection $artifact and EE definition" "$t0"
 
 # ---- 4. build --------------------------------------------------------------------------------
 t0=$(date +%s)
+# ansible-builder's stages stay behind as untagged images (the layer cache of the next build);
+# those of earlier builds are dropped after this one (rmi without -f keeps what is still in use).
+old_stages="$(podman images -q --filter dangling=true --filter label=stackops.nova.image=ee-build 2>/dev/null || true)"
 if ! "$BIN/ansible-builder" build -f "$WORK/def/execution-environment.yml" -c "$WORK/context" \
         --container-runtime podman --extra-build-cli-args "${build_args[*]}" -v 2 \
         > "$WORK/build.log" 2>&1; then
@@ -133,6 +138,7 @@ if ! "$BIN/ansible-builder" build -f "$WORK/def/execution-environment.yml" -c "$
     echo "ee-check: ansible-builder build FAILED (log: ${WORK#"$REPO"/}/build.log)" >&2
     exit 1
 fi
+[[ -z "$old_stages" ]] || podman rmi $old_stages >/dev/null 2>&1 || true
 step "EE image $image built ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))" "$t0"
 
 # ---- 5. minicloud and the fleet report inside the EE --------------------------------------------
@@ -140,7 +146,7 @@ stop_cloud() { "$BIN/python" tests/minicloud/minicloudctl stop --state-dir "$sta
 trap stop_cloud EXIT INT TERM
 t0=$(date +%s)
 clouds="$("$BIN/python" tests/minicloud/minicloudctl start --topology tests/minicloud/topologies/demo.yml \
-          --state-dir "$state" --port-base "$port_base" | tail -n1)"
+          --state-dir "$state" --port-base "$port_base" --timeout 600 | tail -n1)"
 step "minicloud up on ports $port_base.." "$t0"
 
 # ansible-runner's private data dir: project/, env/, inventory/; the EE runs as uid 1000.
@@ -155,7 +161,7 @@ printf 'localhost ansible_connection=local ansible_python_interpreter=/usr/bin/p
 printf -- '---\nfleet_cloud: minicloud\nfleet_flavor: m1.large\n' > "$WORK/runner/env/extravars"
 # minicloud's clouds.yaml (throwaway loopback passwords) where the container can read it
 install -m 0644 "$clouds" "$WORK/runner/env/clouds.yaml"
-printf -- '---\nOS_CLIENT_CONFIG_FILE: /runner/env/clouds.yaml\nANSIBLE_FORCE_COLOR: "0"\n' \
+printf -- '---\nOS_CLIENT_CONFIG_FILE: /runner/env/clouds.yaml\nANSIBLE_NOCOLOR: "1"\n' \
     > "$WORK/runner/env/envvars"
 chmod -R a+rwX "$WORK/runner"
 
@@ -165,11 +171,11 @@ podman run --rm --network host -v "$WORK/runner:/runner:rw" "$image" \
     ansible-runner run /runner -p fleet.yml > "$WORK/run.log" 2>&1 || rc=$?
 cat "$WORK/run.log"
 step "ansible-runner run (fleet_report inside the EE)" "$t0"
-if ((rc)) || ! grep -Eq 'localhost +: ok=[1-9][0-9]* .*failed=0' "$WORK/run.log"; then
+if ((rc)) || ! sed 's/\x1b\[[0-9;]*m//g' "$WORK/run.log" | grep -Eq 'localhost +: ok=[1-9][0-9]* .*failed=0'; then
     echo "ee-check: the fleet report FAILED inside the EE (exit $rc)" >&2
     exit 1
 fi
 # What ran came from the image: the collection's path there and its Python packages.
 podman run --rm "$image" ansible-galaxy collection list stackops.nova 2>/dev/null | grep -E 'stackops.nova|^#'
-podman run --rm "$image" python3 -c 'import openstack, ansible_runner; print("openstacksdk", openstack.version.__version__)'
+podman run --rm "$image" python3 -c 'from importlib.metadata import version as v; print("in the image: openstacksdk", v("openstacksdk"), "ansible-core", v("ansible-core"), "ansible-runner", v("ansible-runner"))'
 echo "ee-check: passed in $(( $(date +%s) - t_all )) s"

@@ -20,7 +20,7 @@ export ANSIBLE_REMOTE_TEMP := $(CURDIR)/.cache/ansible/tmp-remote
 export ANSIBLE_CONFIG := $(CURDIR)/tests/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection cloud cloud-stop demo test unit sanity integration guard ee explain-e2e molecule benchmarks docs-check build clean
+.PHONY: help venv collection cloud cloud-stop demo test unit sanity integration guard ee fresh-clone explain-e2e molecule benchmarks docs-check build clean
 
 help:
 	@echo "make demo   - set up everything, start minicloud, run the main playbook against it"
@@ -65,6 +65,10 @@ integration: venv collection
 # make demo on a machine without OpenStack's host directories (private mount namespace).
 guard: venv collection
 	@bash tests/bin/08-guard.sh
+
+# make venv + make demo from a clone of HEAD in a clean Debian 12 container (docs/development.md).
+fresh-clone: venv
+	@bash tests/bin/fresh-clone-check.sh
 
 # Build the AWX/AAP execution environment and run the fleet report inside it (docs/awx.md).
 ee: venv collection

@@ -85,8 +85,9 @@ build: venv
 
 clean:
 	-$(BIN)/python tests/minicloud/minicloudctl stop-all --state-root $(CURDIR)/.cache 2>/dev/null
-	rm -rf .build .cache
-	@# the container images the molecule stage and `make ee` built (podman's store is outside)
-	-@command -v podman >/dev/null && { podman images --format '{{.Repository}}:{{.Tag}}' \
+	@# the container images the molecule stage, `make ee` and `make fresh-clone` built (podman's
+	@# store is outside the checkout)
+	-@unset CONTAINERS_CONF; command -v podman >/dev/null && { podman images --format '{{.Repository}}:{{.Tag}}' \
 	  | grep -E '^localhost/stackops-nova-'; podman images -q --filter label=stackops.nova.image=ee-build; } \
 	  | xargs -r podman rmi -f >/dev/null 2>&1; true
+	rm -rf .build .cache

@@ -11,10 +11,16 @@ TOPOLOGY ?= tests/minicloud/topologies/demo.yml
 CLOUD_STATE ?= $(CURDIR)/.cache/minicloud/$(basename $(notdir $(TOPOLOGY)))
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# Nothing outside the checkout (make clean removes it all): pip's, stevedore's and molecule's
+# caches and ansible's ~/.ansible (tmp, galaxy cache; the "remote" tmp of localhost plays, which
+# ansible puts in the login user's passwd home, not $HOME) go under .cache/.
+export XDG_CACHE_HOME := $(CURDIR)/.cache/xdg
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
+export ANSIBLE_REMOTE_TEMP := $(CURDIR)/.cache/ansible/tmp-remote
 export ANSIBLE_CONFIG := $(CURDIR)/tests/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection cloud cloud-stop demo test unit sanity integration explain-e2e molecule benchmarks docs-check build clean
+.PHONY: help venv collection cloud cloud-stop demo test unit sanity integration guard ee fresh-clone explain-e2e molecule benchmarks docs-check build clean
 
 help:
 	@echo "make demo   - set up everything, start minicloud, run the main playbook against it"
@@ -46,13 +52,27 @@ test: venv collection
 	@bash tests/bin/run-all.sh
 
 unit: venv collection
-	@bash tests/bin/unit.sh
+	@bash tests/bin/01-unit.sh
 
 sanity: venv
-	@bash tests/bin/sanity.sh
+	@bash tests/bin/05-sanity.sh
 
+# The stages that run on minicloud.
 integration: venv collection
-	@bash tests/bin/integration.sh
+	@for s in 10-minicloud 12-services 30-facts 40-explain-e2e 50-history; do \
+	  echo "=== $$s ==="; bash tests/bin/$$s.sh || exit 1; done
+
+# make demo on a machine without OpenStack's host directories (private mount namespace).
+guard: venv collection
+	@bash tests/bin/08-guard.sh
+
+# make venv + make demo from a clone of HEAD in a clean Debian 12 container (docs/development.md).
+fresh-clone: venv
+	@bash tests/bin/fresh-clone-check.sh
+
+# Build the AWX/AAP execution environment and run the fleet report inside it (docs/awx.md).
+ee: venv collection
+	@bash tests/bin/ee-check.sh
 
 molecule: venv collection
 	@bash tests/bin/60-molecule.sh
@@ -65,4 +85,9 @@ build: venv
 
 clean:
 	-$(BIN)/python tests/minicloud/minicloudctl stop-all --state-root $(CURDIR)/.cache 2>/dev/null
+	@# the container images the molecule stage, `make ee` and `make fresh-clone` built (podman's
+	@# store is outside the checkout)
+	-@unset CONTAINERS_CONF; command -v podman >/dev/null && { podman images --format '{{.Repository}}:{{.Tag}}' \
+	  | grep -E '^localhost/stackops-nova-'; podman images -q --filter label=stackops.nova.image=ee-build; } \
+	  | xargs -r podman rmi -f >/dev/null 2>&1; true
 	rm -rf .build .cache

@@ -28,7 +28,7 @@ echo "minicloud start (test topology): $((ms / 1000)).$(( (ms % 1000) / 100 )) s
 
 rc=0
 (cd "$root/tests" && MINICLOUD_STATE_DIR="$state" MINICLOUD_PORT_BASE="$port_base" \
-   MINICLOUD_KEEP=1 "$py" -m pytest -q -p no:cacheprovider minicloud/test_topology.py minicloud/test_minicloud.py "$@") || rc=$?
+   MINICLOUD_KEEP=1 "$py" -m pytest -q -p no:cacheprovider minicloud/test_paths.py minicloud/test_topology.py minicloud/test_minicloud.py "$@") || rc=$?
 
 # Memory after the tests (peak = VmHWM of each process since it started).
 "$py" "$ctl" status --state-dir "$state" | "$py" -c '

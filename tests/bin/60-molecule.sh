@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 REPO="$(pwd)"
 VENV_BIN="$REPO/.venv/bin"
 export PATH="$VENV_BIN:$PATH"
+# The Makefile's remote tmp under the checkout is for localhost plays; test hosts keep their own.
+unset ANSIBLE_REMOTE_TEMP
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "60-molecule: needs root (podman with systemd containers, debootstrap)" >&2

@@ -6,11 +6,15 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 topology="${TOPOLOGY:-tests/minicloud/topologies/demo.yml}"
 state="${CLOUD_STATE:-$root/.cache/minicloud/demo}"
+# DEMO_PORT_BASE=N: the cloud on ports N..N+3 instead of the defaults (5000, 8778, 8774, 8775).
+port_args=()
+[[ -n "${DEMO_PORT_BASE:-}" ]] && port_args=(--port-base "$DEMO_PORT_BASE")
 export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections" ANSIBLE_CONFIG="$root/tests/ansible.cfg"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
 
 echo "== starting minicloud ($topology) =="
-clouds_yaml=$(.venv/bin/python tests/minicloud/minicloudctl start --topology "$topology" --state-dir "$state" | tail -n 1)
+clouds_yaml=$(.venv/bin/python tests/minicloud/minicloudctl start --topology "$topology" --state-dir "$state" \
+    ${port_args[@]+"${port_args[@]}"} | tail -n 1)
 export OS_CLIENT_CONFIG_FILE="$clouds_yaml"
 
 echo
@@ -36,5 +40,5 @@ minicloud is still running. Try it yourself:
   .venv/bin/openstack --os-cloud minicloud compute service list
   .venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud \\
       -e '{"explain_requests": [{"flavor": "m1.xlarge", "availability_zone": "az2"}]}'
-Stop it with: make cloud-stop
+Stop it with: make cloud-stop CLOUD_STATE=$state
 MSG

@@ -63,6 +63,16 @@ def run_nova(state_dir, cfg):
     mc_nova.main(state_dir, cfg)
 
 
+def own_config_search():
+    """Only the config files minicloud names: every service gets its files
+    explicitly, so oslo.config's fallback search (<project>.conf and
+    <project>.conf.d/ in ~/.<project>, ~, /etc/<project>, /etc) must find
+    nothing, whatever this machine has there."""
+    from oslo_config import cfg
+    cfg.find_config_files = lambda *a, **k: []
+    cfg.find_config_dirs = lambda *a, **k: []
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('service', choices=['keystone', 'placement', 'nova'])
@@ -77,6 +87,7 @@ def main():
                 'a')
     faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
     sys.argv = [sys.argv[0]]  # oslo.config parses sys.argv in places
+    own_config_search()
     if HERE not in sys.path:
         sys.path.insert(0, HERE)
     {'keystone': run_keystone, 'placement': run_placement,

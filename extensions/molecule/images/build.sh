@@ -6,6 +6,8 @@
 #   2. test-host image: FROM the base, adds libvirt + Debian's nova-compute/nova-scheduler.
 # Both are tagged with a content hash of their build inputs, so a second run reuses them.
 # Prints the test-host image reference on the last line of stdout.
+#   build.sh --base NAME PACKAGES: only a base image localhost/NAME:<hash>, with the comma-separated
+#   Debian PACKAGES added (the execution environment's base, tests/bin/ee-check.sh); prints it.
 # Needs: root, podman, runc, debootstrap, CONTAINERS_CONF (see ../env.sh).
 set -euo pipefail
 
@@ -15,6 +17,11 @@ CACHE="${STACKOPS_MOLECULE_CACHE:-$REPO/.cache/molecule}"
 mkdir -p "$CACHE"
 SUITE="bookworm"
 BASE_PACKAGES="systemd,systemd-sysv,python3,dbus,iproute2,ca-certificates"
+BASE_REPO="localhost/stackops-nova-base"
+BASE_ONLY=""
+if [[ "${1:-}" == "--base" ]]; then
+    BASE_ONLY=1; BASE_REPO="localhost/${2:?--base NAME PACKAGES}"; BASE_PACKAGES="$BASE_PACKAGES,${3:-}"
+fi
 
 log() { echo "[build-images] $*" >&2; }
 
@@ -49,7 +56,7 @@ MIRROR="$(apt_mirror)"
 # Content hashes of the build inputs. The mirror is deliberately NOT part of them: the same
 # inputs from another mirror give the same image.
 BASE_HASH="$(printf '%s\n%s\n%s\n' "$SUITE" "$BASE_PACKAGES" "$(declare -f build_base)" | sha256sum | cut -c1-12)"
-BASE_IMAGE="localhost/stackops-nova-base:$BASE_HASH"
+BASE_IMAGE="$BASE_REPO:$BASE_HASH"
 HOST_HASH="$(cat "$HERE/Containerfile.nova-compute" <(echo "$BASE_IMAGE") | sha256sum | cut -c1-12)"
 HOST_IMAGE="localhost/stackops-nova-testhost:$HOST_HASH"
 
@@ -60,6 +67,13 @@ else
     start=$(date +%s)
     build_base "$BASE_IMAGE"
     log "base image built in $(( $(date +%s) - start )) s"
+fi
+
+if [[ -n "$BASE_ONLY" ]]; then
+    podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$BASE_REPO" 2>/dev/null \
+        | grep -v -x -e "$BASE_IMAGE" | xargs -r podman rmi -f >/dev/null 2>&1 || true
+    echo "$BASE_IMAGE"
+    exit 0
 fi
 
 if podman image exists "$HOST_IMAGE"; then

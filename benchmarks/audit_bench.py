@@ -15,7 +15,7 @@ Helpers (request counting, cloud start/stop) come from benchmarks/facts_bench.py
 
 Usage (from the repository root, after ``make venv collection``)::
 
-    .venv/bin/python benchmarks/audit_bench.py [--port-base 37500] [--clouds-yaml FILE --state-dir DIR]
+    .venv/bin/python benchmarks/audit_bench.py [--port-base 26500] [--clouds-yaml FILE --state-dir DIR]
 """
 
 import argparse
@@ -129,7 +129,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--topology", default=os.path.join(ROOT, "benchmarks", "facts_scale200.yml"))
     parser.add_argument("--state-dir", default=os.path.join(ROOT, ".cache", "audit-bench"))
-    parser.add_argument("--port-base", type=int, default=37500)
+    parser.add_argument("--port-base", type=int, default=26500)
     parser.add_argument("--clouds-yaml", help="use this running cloud (with --state-dir) instead of starting one")
     parser.add_argument("--orphans", type=int, default=5)
     parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "audit.json"))

@@ -23,4 +23,4 @@ echo "== hypervisor_info vs the sequential openstack CLI on a 200-hypervisor min
 echo "== the HTML report at 1,000 and 10,000 hosts vs a naive table, in headless Chromium"
 .venv/bin/python benchmarks/report_bench.py --hosts 1000,10000 --repeat 3 --json "$out/report.json"
 echo "== placement_audit vs nova-manage placement audit on a 200-hypervisor minicloud"
-.venv/bin/python benchmarks/audit_bench.py --port-base 37500 --json "$out/audit.json"
+.venv/bin/python benchmarks/audit_bench.py --port-base 26500 --json "$out/audit.json"

@@ -3,7 +3,7 @@
 # first (tests/integration/test_secret_masking.py, no cloud needed), and every API module
 # answers within its documented time bound, naming the service, while keystone, placement or
 # nova is hung (SIGSTOP) or dead (SIGKILL) on a real minicloud (tests/integration/test_faults.py;
-# its own cloud: port base 32000, state dir .cache/faults-it, stopped at the end, also on failure).
+# its own cloud: port base 22000, state dir .cache/faults-it, stopped at the end, also on failure).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -11,7 +11,7 @@ cd "$root"
 make -s collection
 export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections" ANSIBLE_CONFIG="$root/tests/ansible.cfg"
 export FAULTS_STATE_DIR="${FAULTS_STATE_DIR:-$root/.cache/faults-it}"
-export FAULTS_PORT_BASE="${FAULTS_PORT_BASE:-32000}"
+export FAULTS_PORT_BASE="${FAULTS_PORT_BASE:-22000}"
 stop_cloud() {
   if [ "${FAULTS_KEEP:-0}" != 1 ] && [ -f "$FAULTS_STATE_DIR/state.json" ]; then
     .venv/bin/python tests/minicloud/minicloudctl stop --state-dir "$FAULTS_STATE_DIR" >/dev/null 2>&1 || true

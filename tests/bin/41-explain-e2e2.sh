@@ -5,13 +5,13 @@
 # isolated and tenant aggregates, an aarch64 image, capabilities on data the API may not
 # return, IoOps / NumInstances limits, headroom booted server by server, the assumed
 # configuration and project names. Each scenario is explained, then booted for real.
-# Env: EXPLAIN_E2E2_PORT_BASE (default 33000).
+# Env: EXPLAIN_E2E2_PORT_BASE (default 23000).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
 ctl="$root/tests/minicloud/minicloudctl"
 state="$root/.cache/explain/e2e2"
-port_base="${EXPLAIN_E2E2_PORT_BASE:-33000}"
+port_base="${EXPLAIN_E2E2_PORT_BASE:-23000}"
 report="$root/.cache/explain/e2e2-report.json"
 
 cleanup() { "$py" "$ctl" stop --state-dir "$state" >/dev/null 2>&1 || true; }

@@ -3,10 +3,10 @@
 # headless Chromium when it is missing, checks that ansible-doc renders the filter and that the
 # playbooks carrying the report flag parse, runs the writer's unit tests, then
 # tests/browser/test_report_browser.py: the demo cloud's report (minicloud's demo topology,
-# port base 35000, written by playbooks/explain.yml) and a 10,000-host synthetic one, loaded
+# port base 24000, written by playbooks/explain.yml) and a 10,000-host synthetic one, loaded
 # in headless Chromium over the DevTools protocol (DOM against the explanation, clicks,
 # filters, sorting, print style, escaping, screenshots in .cache/report-it/).
-# Env: REPORT_PORT_BASE (35000), REPORT_KEEP=1 keeps the cloud.
+# Env: REPORT_PORT_BASE (24000), REPORT_KEEP=1 keeps the cloud.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"

@@ -11,7 +11,7 @@
 #    runs extensions/eda/rulebooks/nova.yml: a server that fits nowhere -> NoValidHost report,
 #    a compute that stops heartbeating -> the list of its instances. The latencies go to
 #    .cache/eda/latency.json and are printed at the end.
-# Port bases: EDA_PORT_BASE (minicloud, default 36000), EDA_RABBIT_PORT (default 36500, and +1, +2;
+# Port bases: EDA_PORT_BASE (minicloud, default 25000), EDA_RABBIT_PORT (default 25500, and +1, +2;
 # the next +10 when one is taken).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"

@@ -12,7 +12,7 @@ clicked cell, what filters leave visible, sorting, escaping). Screenshots go to
 REPORT_ARTIFACTS (default <repo>/.cache/report-it). Load time and size are printed, not
 asserted as timings: benchmarks/report_bench.py measures them (docs/performance.md).
 
-Environment: REPORT_PORT_BASE (35000), REPORT_STATE_DIR, REPORT_KEEP=1 (as every minicloud test).
+Environment: REPORT_PORT_BASE (24000), REPORT_STATE_DIR, REPORT_KEEP=1 (as every minicloud test).
 """
 
 import collections
@@ -47,7 +47,7 @@ BIG = 10000
 
 @pytest.fixture(scope="module")
 def cloud():
-    yield from harness.module_cloud("REPORT", TOPOLOGY, 35000, os.path.join(".cache", "report-it", "cloud"))
+    yield from harness.module_cloud("REPORT", TOPOLOGY, 24000, os.path.join(".cache", "report-it", "cloud"))
 
 
 @pytest.fixture(scope="module")

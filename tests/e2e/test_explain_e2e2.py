@@ -16,7 +16,7 @@ real and compare. A prediction is
 - ``fits`` None  -> undecided: the engine names the unknown checks; it is never counted as an
   agreement, and it must never be the answer where the snapshot has the data.
 
-Results go to $E2E_REPORT (JSON) when set. Env: EXPLAIN_E2E2_PORT_BASE (default 33000),
+Results go to $E2E_REPORT (JSON) when set. Env: EXPLAIN_E2E2_PORT_BASE (default 23000),
 EXPLAIN_E2E2_STATE_DIR, EXPLAIN_E2E2_KEEP=1.
 """
 
@@ -104,7 +104,7 @@ atexit.register(_report)
 @pytest.fixture(scope="module")
 def cloud():
     import harness
-    yield from harness.module_cloud("EXPLAIN_E2E2", TOPOLOGY, 33000, os.path.join(".cache", "explain", "e2e2"),
+    yield from harness.module_cloud("EXPLAIN_E2E2", TOPOLOGY, 23000, os.path.join(".cache", "explain", "e2e2"),
                                     timeout=900)
 
 

@@ -13,7 +13,7 @@ sys.path.insert(0, HERE)
 
 import rabbit  # noqa: E402
 
-RABBIT_PORT = int(os.environ.get("EDA_RABBIT_PORT", "36500"))
+RABBIT_PORT = int(os.environ.get("EDA_RABBIT_PORT", "25500"))
 STATE = os.path.join(REPO, ".cache", "eda")
 SOURCES = os.path.join(REPO, "extensions", "eda", "plugins", "event_source")
 

@@ -27,7 +27,7 @@ from conftest import REPO, STATE
 sys.path.insert(0, os.path.join(REPO, "tests", "minicloud"))
 import harness  # noqa: E402
 
-PORT_BASE = int(os.environ.get("EDA_PORT_BASE", "36000"))
+PORT_BASE = int(os.environ.get("EDA_PORT_BASE", "25000"))
 EDA_BIN = os.path.dirname(sys.executable)
 MAIN_VENV = os.path.join(REPO, ".venv")
 RULEBOOK = os.path.join(REPO, "extensions", "eda", "rulebooks", "nova.yml")

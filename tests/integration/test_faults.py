@@ -14,7 +14,7 @@ process) as separate processes (DIR/run/<service>.pid). A stopped process always
 afterwards; a killed keystone or placement is started again from the same state dir (their
 SQLite databases persist); nova is killed last.
 
-Environment: FAULTS_STATE_DIR (default <repo>/.cache/faults-it), FAULTS_PORT_BASE (32000),
+Environment: FAULTS_STATE_DIR (default <repo>/.cache/faults-it), FAULTS_PORT_BASE (22000),
 FAULTS_KEEP=1 keeps the cloud afterwards.
 """
 
@@ -58,7 +58,7 @@ DEFAULT_DEADLINE = 300
 
 @pytest.fixture(scope="module")
 def cloud():
-    yield from harness.module_cloud("FAULTS", "test", 32000, os.path.join(".cache", "faults-it"))
+    yield from harness.module_cloud("FAULTS", "test", 22000, os.path.join(".cache", "faults-it"))
 
 
 def _ctl():

@@ -6,7 +6,7 @@ provider, an ended migration) is found with the right objects and numbers; Nova'
 and the capacity facts equal to what they were before the drift.
 
 Cloud: tests/integration/audit_topology.yml. Environment: AUDIT_STATE_DIR (default
-<repo>/.cache/audit-it), AUDIT_PORT_BASE (37000), AUDIT_KEEP=1 keeps the cloud running.
+<repo>/.cache/audit-it), AUDIT_PORT_BASE (26000), AUDIT_KEEP=1 keeps the cloud running.
 """
 
 import json
@@ -45,7 +45,7 @@ STATE = {}
 
 @pytest.fixture(scope="module")
 def cloud():
-    yield from harness.module_cloud("AUDIT", TOPOLOGY, 37000, os.path.join(".cache", "audit-it"))
+    yield from harness.module_cloud("AUDIT", TOPOLOGY, 26000, os.path.join(".cache", "audit-it"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ validation (the keystone address refuses connections). Each task must fail with 
 it was built for, and no secret may appear anywhere in the output or in the results.
 
 No cloud is needed: validation fails before any connection, and the connection failure uses
-a loopback port nothing listens on (``SECRETS_DEAD_PORT``, default 32999).
+a loopback port nothing listens on (``SECRETS_DEAD_PORT``, default 22999).
 """
 
 import json
@@ -20,7 +20,7 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-DEAD_PORT = int(os.environ.get("SECRETS_DEAD_PORT", "32999"))
+DEAD_PORT = int(os.environ.get("SECRETS_DEAD_PORT", "22999"))
 AUTH_URL = "http://127.0.0.1:%d/v3" % DEAD_PORT
 TAG = "Zq%d" % os.getpid()
 PARALLEL = 4

@@ -119,7 +119,7 @@ def normalize_action(action):
 
 
 def _as_record(rec):
-    return rec if isinstance(rec, novalog.Record) else novalog.Record.from_dict(rec)
+    return rec if isinstance(rec, novalog.Record) else novalog.Record.from_dict(rec if isinstance(rec, dict) else {})
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,8 +156,9 @@ def _pass_merge_results(pss, ev):
             elif entry["end"] is None:
                 entry["end"] = len(item["hosts"])
     if ordered:
-        # the results list every filter that ran, in order; keep any other seen before it
-        pss["filters"] = [f for f in pss["filters"] if f["filter"] in by_name] + ordered
+        # the results list every filter that ran in this pass, in order: a filter seen before
+        # but not listed ran in another pass (an excerpt that starts mid-pass)
+        pss["filters"] = ordered
     if ev.get("filter"):
         pss["emptied_by"] = ev["filter"]
     if ev.get("form") == "hosts":
@@ -235,12 +236,21 @@ def attempts_from_records(records, instance_uuid=None):
             current["instances"] = ev["instances"]
             passes.append(current)
         elif kind == "hosts_start":
-            if current is None or current["starting_hosts"] is not None:
+            # "Starting with N host(s)" opens a filtering run: a new pass unless the one just
+            # opened by "Starting to schedule" has not filtered yet
+            if current is None or current["starting_hosts"] is not None or current["filters"] or \
+                    current["removed_all"] or current["selected"] or current["weighed"] is not None:
                 current = _new_pass(rec.time)
                 passes.append(current)
             current["starting_hosts"] = ev["count"]
         elif kind == "filter_returned":
-            if current is None:
+            if current is None or current["removed_all"] or current["selected"] or \
+                    current["weighed"] is not None or \
+                    any(f["filter"] == ev["filter"] for f in current["filters"][:-1]) or \
+                    (current["filters"] and current["filters"][-1]["filter"] == ev["filter"]
+                     and current["filters"][-1]["end"] != ev["count"]):
+                # a filter that already ran, or a pass that already ended: a new pass whose
+                # "Starting with" line is not in the excerpt
                 current = _new_pass(rec.time)
                 passes.append(current)
             if not (current["filters"] and current["filters"][-1]["filter"] == ev["filter"]
@@ -262,9 +272,15 @@ def attempts_from_records(records, instance_uuid=None):
             current["weighed"] = ev["hosts"]
         elif kind == "scheduler_selected" and current is not None:
             current["selected"] = [ev["host"], ev["node"]]
-        elif kind == "not_enough_hosts" and current is not None:
+        elif kind == "not_enough_hosts":
+            if current is None:
+                current = _new_pass(rec.time)
+                passes.append(current)
             current["not_enough_hosts"] = {"available": ev["available"], "requested": ev["requested"]}
-        elif kind == "claim_failed" and current is not None:
+        elif kind == "claim_failed":
+            if current is None:
+                current = _new_pass(rec.time)
+                passes.append(current)
             current["claim_failed"] = True
         elif kind == "conductor_selected":
             att = new_attempt(ev["host"], ev["node"], rec.time, "log")
@@ -664,6 +680,9 @@ def summarize(history):
             why = "no host passed the filters (the logs would say which filter)"
         else:
             why = (history.get("fault") or {}).get("message") or req.get("final_error") or "no valid host"
+        last_err = _last_attempt_error(atts)
+        if last_err:
+            why += "; last error on %s: %s" % (last_err[0] or "?", last_err[1])
         return "%s failed%s: NoValidHost: %s" % (head, before, why)
     if outcome == "build_aborted":
         last = atts[-1] if atts else {}
@@ -673,8 +692,19 @@ def summarize(history):
         return "%s succeeded after %s" % (head, tried)
     if outcome == "in_progress":
         return "%s is in progress: %s so far" % (head, tried)
-    err = (history.get("fault") or {}).get("message") or req.get("final_error") or "unknown error"
+    err = (history.get("fault") or {}).get("message") or req.get("final_error")
+    if not err:
+        last_err = _last_attempt_error(atts)
+        err = "error on %s: %s" % (last_err[0] or "?", last_err[1]) if last_err else "unknown error"
     return "%s %s after %s: %s" % (head, "failed" if outcome == "error" else outcome, tried, err)
+
+
+def _last_attempt_error(attempts):
+    """(host, error) of the last attempt whose compute error is known, else None."""
+    for att in reversed(attempts or []):
+        if att.get("error"):
+            return att.get("host"), att["error"]
+    return None
 
 
 def text_table(header, rows, max_width=70):
@@ -756,6 +786,13 @@ def attempts_from_log(records, instance_uuid=None, request_id=None):
         recs = [r for r in recs if r.request_id == request_id or r.global_request_id == request_id]
     groups = group_records(recs, [request_id] if request_id else [], instance_uuid) if instance_uuid or request_id \
         else _all_groups(recs)
+    if instance_uuid and not request_id and None not in groups:
+        # scheduling lines pasted without their context bracket: no request id to group by;
+        # kept when they name the instance, or when no line of the text has a request id
+        loose = [r for r in recs if not r.request_id and novalog.classify(r) is not None]
+        if loose and (not any(r.request_id for r in recs) or
+                      any(r.instance == instance_uuid or instance_uuid in r.message for r in loose)):
+            groups[None] = loose
     out = []
     for rid, group in groups.items():
         part = attempts_from_records(group, instance_uuid=instance_uuid)
@@ -766,8 +803,15 @@ def attempts_from_log(records, instance_uuid=None, request_id=None):
 
 
 def _all_groups(recs):
+    """{request_id: records}; records without a request id (pasted without their context
+    bracket) form one group under None, kept when they hold scheduling events."""
     groups = {}
+    loose = []
     for rec in recs:
         if rec.request_id:
             groups.setdefault(rec.request_id, []).append(rec)
+        elif novalog.classify(rec) is not None:
+            loose.append(rec)
+    if loose:
+        groups[None] = loose
     return groups

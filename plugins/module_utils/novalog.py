@@ -44,16 +44,68 @@ _OSLO_HEAD = re.compile(
     r"(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
 # devstack under journald: LEVEL logger rest (no timestamp of its own)
 _BARE_HEAD = re.compile(r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
-_MONTHS = {m: "%02d" % (i + 1) for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))}
+# no timestamp at all (pasted without it, or cut): [pid] LEVEL logger [context] message
+_NOTIME_HEAD = re.compile(r" *(?:(?P<pid>\d+) +)?(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)"
+                          r" +(?P<rest>\[.*)")
+# grep -n / grep -r / grep -A prefixes: "12345:", "file:", "file:12345:", "file-12345-" before a timestamp
+_GREP = re.compile(r"(?P<prefix>\S*?[:-])(?=\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\S{1,12} +\d{1,2} \d{2}:\d{2}:\d{2} )")
+# Abbreviated month names journald/syslog print (strftime %b of the LC_TIME locale), as glibc's
+# localedata (LC_TIME abmon) spells them; matched case-insensitively without a final dot. A
+# name not in the table is tried by its first three letters, then by the number in it
+# ("12月", "12월"); any other word is accepted as an unknown month ("00") when the rest of
+# the line has journald's shape.
+_MONTH_NAMES = (
+    "jan feb mar apr may jun jul aug sep oct nov dec",                      # C, en_*
+    "january february march april may june july august september october november december",
+    "jan feb mär apr mai jun jul aug sep okt nov dez",                      # de_DE
+    "janv févr mars avril mai juin juil août sept oct nov déc",             # fr_FR
+    "ene feb mar abr may jun jul ago sep oct nov dic",                      # es_ES
+    "gen feb mar apr mag giu lug ago set ott nov dic",                      # it_IT
+    "jan fev mar abr mai jun jul ago set out nov dez",                      # pt_BR, pt_PT
+    "jan feb mrt apr mei jun jul aug sep okt nov dec",                      # nl_NL
+    "jan feb mar apr maj jun jul aug sep okt nov dec",                      # sv_SE, da_DK
+    "jan feb mar apr mai jun jul aug sep okt nov des",                      # nb_NO
+    "sty lut mar kwi maj cze lip sie wrz paź lis gru",                      # pl_PL
+    "led úno bře dub kvě čen čec srp zář říj lis pro",                      # cs_CZ
+    "oca şub mar nis may haz tem ağu eyl eki kas ara",                      # tr_TR
+    "ian feb mar apr mai iun iul aug sep oct noi dec",                      # ro_RO
+    "jan febr márc ápr máj jún júl aug szept okt nov dec",                  # hu_HU
+    "tammi helmi maalis huhti touko kesä heinä elo syys loka marras joulu",  # fi_FI
+    "янв фев мар апр мая июн июл авг сен окт ноя дек",                      # ru_RU
+    "янв фев мар апр май июн июл авг сен окт ноя дек",                      # ru_RU (nominative)
+    "січ лют бер кві тра чер лип сер вер жов лис гру",                      # uk_UA
+    "ιαν φεβ μάρ απρ μάι ιούν ιούλ αύγ σεπ οκτ νοέ δεκ",                    # el_GR
+)
+_MONTHS = {}
+for _names in _MONTH_NAMES:
+    for _i, _name in enumerate(_names.split()):
+        _MONTHS.setdefault(_name, "%02d" % (_i + 1))
+del _names, _i, _name
+_DIGITS = re.compile(r"\d{1,2}")
+
+
+def month_number(name):
+    """'01'..'12' for a month name or abbreviation of any locale in the table, else '00'."""
+    key = name.casefold().rstrip(".")
+    found = _MONTHS.get(key) or _MONTHS.get(key[:3])
+    if found:
+        return found
+    m = _DIGITS.search(key)
+    if m and 1 <= int(m.group(0)) <= 12:
+        return "%02d" % int(m.group(0))
+    return "00"
+
+
 _JOURNAL = re.compile(
-    r"(?:(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2}) "
+    r"(?:(?P<mon>[^\s\d][^\s]{0,11}|\d{1,2}[^\s\d]{1,2}) +(?P<day>\d{1,2}) "
     r"(?P<jclock>\d{2}:\d{2}:\d{2}(?:\.\d+)?)"
     r"|(?P<jdate>\d{4}-\d{2}-\d{2})T(?P<jiclock>\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?:Z|[+-]\d{2}:?\d{2})?)"
     r" (?P<host>\S+) (?P<ident>[^\s\[:]+)(?:\[(?P<jpid>\d+)\])?: ?")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _INSTANCE_TAG = re.compile(r"\[instance: (?P<uuid>[0-9a-fA-F-]{36})\] ?")
 _DEBUG_SUFFIX = re.compile(r" (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
+# Havana..Liberty devstack: "message from (pid=11395) get_filtered_objects /opt/stack/nova/nova/filters.py:129"
+_OLD_DEVSTACK_SUFFIX = re.compile(r" from \(pid=(?P<pid>\d+)\) (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
 _DEVSTACK_SUFFIX = re.compile(r" ?\{\{\(pid=(?P<pid>\d+)\) (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)\}\}$")
 _REQ = re.compile(r"^req-[0-9a-fA-F-]{36}$")
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -86,12 +138,36 @@ class ParseStats:
         return self
 
 
+def _text(value):
+    """str(value) that never raises and never builds a huge string (numbers of any size)."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:   # pylint: disable=broad-except  # str() of odd values (int limit, recursion)
+        return "<%s>" % type(value).__name__
+    return text
+
+
+def _traceback_text(value):
+    """A traceback field as text: a string, a list of lines, or None for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_text(x).rstrip("\n") for x in value) or None
+    return None
+
+
+def _str_or_none(value):
+    return value if isinstance(value, str) and value else None
+
+
 class Record:
     """One log record (a line plus the lines continuing it)."""
 
     __slots__ = ("time", "pid", "level", "logger", "global_request_id", "request_id", "user", "project",
                  "instance", "message", "traceback", "func", "source", "host", "service", "origin", "line",
-                 "_extra", "_tb", "_debug_suffix")
+                 "_extra", "_tb", "_debug_suffix", "_open")
 
     def __init__(self, time=None, pid=None, level=None, logger=None, global_request_id=None, request_id=None,
                  user=None, project=None, instance=None, message="", traceback=None, func=None, source=None,
@@ -116,16 +192,31 @@ class Record:
         self._extra = None
         self._tb = None
         self._debug_suffix = False
+        self._open = None
 
     def to_dict(self):
         return {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
 
     @classmethod
     def from_dict(cls, data):
+        """A record from its dict (``to_dict``, or a user's); fields of the wrong type are
+        dropped (text fields must be strings, ``pid``/``line`` integers), never raised on."""
         rec = cls()
+        if not isinstance(data, dict):
+            return rec
         for name in cls.__slots__:
-            if not name.startswith("_") and name in data:
-                setattr(rec, name, data[name])
+            if name.startswith("_") or name not in data:
+                continue
+            value = data[name]
+            if name in ("pid", "line"):
+                value = value if isinstance(value, int) and not isinstance(value, bool) else None
+            elif name == "message":
+                value = value if isinstance(value, str) else ("" if value is None else _text(value))
+            elif name == "traceback":
+                value = _traceback_text(value)
+            elif not isinstance(value, str):
+                value = None
+            setattr(rec, name, value)
         return rec
 
     def __repr__(self):
@@ -142,7 +233,19 @@ class Record:
             self._tb = []
         self._tb.append(text)
 
+    def _reopen(self, text):
+        """The next physical line of a context bracket that a terminal wrapped."""
+        joined = self._open + text
+        if "]" in joined or len(joined) > 4096:
+            self._open = None
+            self.message = ""
+            _parse_context(self, joined)
+        else:
+            self._open = joined
+            self.message = joined
+
     def _finish(self):
+        self._open = None
         if self._extra:
             self.message = "\n".join([self.message] + self._extra)
             self._extra = None
@@ -163,8 +266,13 @@ def _split_suffix_of(text):
         m = _DEVSTACK_SUFFIX.search(text)
         if m:
             return text[:m.start()], m.group("func"), "%s:%s" % (m.group("path"), m.group("line")), \
-                int(m.group("pid"))
+                _int(m.group("pid"))
         return None
+    if " from (pid=" in text:
+        m = _OLD_DEVSTACK_SUFFIX.search(text)
+        if m:
+            return text[:m.start()], m.group("func"), "%s:%s" % (m.group("path"), m.group("line")), \
+                _int(m.group("pid"))
     parts = text.rsplit(" ", 2)
     if len(parts) == 3:
         path, sep, line = parts[2].rpartition(":")
@@ -195,7 +303,9 @@ def _parse_context(rec, rest):
     if rest.startswith("[") and not rest.startswith("[instance: "):
         end = rest.find("]")
         if end < 0:
+            # cut inside the bracket (a terminal's hard wrap): the next line completes it
             rec.message = rest
+            rec._open = rest
             return True
         ctx = rest[1:end].split()
         rest = rest[end + 1:]
@@ -232,13 +342,13 @@ def _parse_context(rec, rest):
 
 def _journal_prefix(line):
     """(time, host, ident, pid, rest) for a journald/syslog line, else None."""
-    if not line or not (line[0].isupper() or line[0].isdigit()):
+    if not line or line[0] in " \t{[":
         return None
     m = _JOURNAL.match(line)
     if not m:
         return None
     if m.group("mon"):
-        time = "%s-%02d %s" % (_MONTHS[m.group("mon")], int(m.group("day")), m.group("jclock"))
+        time = "%s-%02d %s" % (month_number(m.group("mon")), int(m.group("day")), m.group("jclock"))
     else:
         time = "%s %s" % (m.group("jdate"), m.group("jiclock"))
     pid = m.group("jpid")
@@ -246,52 +356,59 @@ def _journal_prefix(line):
 
 
 def _json_record(line, stats):
+    """A record from one line of oslo.log's JSONFormatter; fields of unexpected types are
+    dropped or turned to text, never raised on."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         stats.json_errors += 1
         return None
     if not isinstance(data, dict) or "message" not in data:
         stats.json_errors += 1
         return None
-    ctx = data.get("context") or {}
-    extra = data.get("extra") or {}
-    rec = Record(level=data.get("levelname"), logger=data.get("name"), message=str(data.get("message", "")))
+    ctx = data.get("context")
+    ctx = ctx if isinstance(ctx, dict) else {}
+    extra = data.get("extra")
+    extra = extra if isinstance(extra, dict) else {}
+    message = data.get("message")
+    rec = Record(level=_str_or_none(data.get("levelname")), logger=_str_or_none(data.get("name")),
+                 message="" if message is None else _text(message))
     asctime = data.get("asctime")
     if isinstance(asctime, str):
         msecs = data.get("msecs")
         time = asctime.replace(",", ".")
-        if "." not in time[11:] and isinstance(msecs, (int, float)):
+        if "." not in time[11:] and isinstance(msecs, (int, float)) and not isinstance(msecs, bool) and \
+                0 <= msecs < 1000:
             time = "%s.%03d" % (time, int(msecs))
         rec.time = time
     pid = data.get("process")
-    rec.pid = pid if isinstance(pid, int) else None
-    if isinstance(ctx, dict):
-        rec.request_id = ctx.get("request_id") or None
-        rec.global_request_id = ctx.get("global_request_id") or None
-        rec.user = ctx.get("user") or ctx.get("user_id") or None
-        rec.project = ctx.get("project_id") or ctx.get("project") or ctx.get("tenant") or None
-    inst = extra.get("instance_uuid") if isinstance(extra, dict) else None
-    if not inst and isinstance(extra, dict):
+    rec.pid = pid if isinstance(pid, int) and not isinstance(pid, bool) else None
+    rec.request_id = _str_or_none(ctx.get("request_id"))
+    rec.global_request_id = _str_or_none(ctx.get("global_request_id"))
+    rec.user = _str_or_none(ctx.get("user")) or _str_or_none(ctx.get("user_id"))
+    rec.project = _str_or_none(ctx.get("project_id")) or _str_or_none(ctx.get("project")) or \
+        _str_or_none(ctx.get("tenant"))
+    inst = _str_or_none(extra.get("instance_uuid"))
+    if not inst:
         tag = extra.get("instance")
         if isinstance(tag, str):
             m = UUID_RE.search(tag)
             inst = m.group(0) if m else None
         elif isinstance(tag, dict):
-            inst = tag.get("uuid")
-    if not inst and isinstance(ctx, dict):
-        inst = ctx.get("instance_uuid") or ctx.get("resource_uuid")
-    rec.instance = inst or None
-    tb = data.get("traceback")
-    if tb:
-        rec.traceback = tb if isinstance(tb, str) else "\n".join(str(x) for x in tb)
+            inst = _str_or_none(tag.get("uuid"))
+    if not inst:
+        inst = _str_or_none(ctx.get("instance_uuid")) or _str_or_none(ctx.get("resource_uuid"))
+    rec.instance = inst
+    rec.traceback = _traceback_text(data.get("traceback"))
     summary = data.get("error_summary")
-    if summary and summary not in rec.message:
+    if isinstance(summary, str) and summary and summary not in rec.message:
         rec.message = "%s: %s" % (rec.message, summary)
-    if data.get("funcname") and data.get("pathname"):
-        rec.func = data.get("funcname")
-        rec.source = "%s:%s" % (data.get("pathname"), data.get("lineno"))
-    rec.host = data.get("hostname")
+    func, path = _str_or_none(data.get("funcname")), _str_or_none(data.get("pathname"))
+    if func and path:
+        lineno = data.get("lineno")
+        rec.func = func
+        rec.source = "%s:%s" % (path, lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else "?")
+    rec.host = _str_or_none(data.get("hostname"))
     return rec
 
 
@@ -314,6 +431,35 @@ def _head(line):
     return journal, body, None, None
 
 
+def _grep_stripper(prefix):
+    """A regex removing the same kind of grep prefix from the lines after (context lines too)."""
+    m = re.match(r"^(?P<file>.*?)(?:[:-](?P<num>\d+))?[:-]$", prefix)
+    name = m.group("file") if m else ""
+    if name.isdigit() and not (m and m.group("num")):
+        return re.compile(r"\d+[:-]")                       # grep -n: "12345:" / "12345-"
+    if m and m.group("num"):
+        return re.compile(re.escape(name) + r"[:-]\d+[:-]")  # grep -rn: "file:12:" / "file-12-"
+    return re.compile(re.escape(name) + r"[:-]")             # grep -r: "file:" / "file-"
+
+
+def _event_start(text):
+    """True when ``text`` begins with one of Nova's scheduling messages (a pasted bare message)."""
+    if not text:
+        return False
+    for _kind, rx in _EV_FIRST.get(text[0], ()):
+        if rx.match(text):
+            return True
+    return False
+
+
+def _int(text):
+    """int() that never raises (numbers of thousands of digits, odd types): None instead."""
+    try:
+        return int(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def iter_records(lines, match=None, stats=None, origin=None, year=None):
     """Yield :class:`Record` objects from an iterable of text lines (a file object works).
 
@@ -322,20 +468,30 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
     ``stats``: a :class:`ParseStats` to update. ``origin``: a label stored on each record
     (the file name). ``year``: for journald's year-less timestamps (kept as ``MM-DD ...`` if None).
     Never raises on bad lines: they are counted in ``stats.unparsed`` / ``stats.json_errors``.
+
+    Also read: ``grep -n``/``grep -r``/``grep -A`` prefixes (``12345:``, ``file:``,
+    ``file-12-``), lines without a timestamp (``[pid] LEVEL logger [context] message``), a bare
+    scheduling message pasted without its header, and a context bracket hard-wrapped by a
+    terminal over several lines (rejoined).
     """
     if stats is None:
         stats = ParseStats()
-    tokens = tuple(t for t in (match or ()) if t)
+    tokens = tuple(t for t in (match or ()) if isinstance(t, str) and t)
     current = None          # the record being built (yielded when the next one starts)
     skipping = False        # True while the lines continue a record we are not keeping
+    grep = None             # regex stripping the grep prefix seen on the lines so far
+    held = None             # match mode: a skipped line whose context bracket is still open
     lineno = 0
     for raw in lines:
         lineno += 1
         stats.lines += 1
-        stats.bytes += len(raw)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
+        elif not isinstance(raw, str):
+            raw = str(raw)
+        stats.bytes += len(raw)
         line = raw.rstrip("\r\n")
+        todo = None
         if tokens and not (current is not None and not skipping):
             # not continuing a kept record: only lines naming a wanted id can matter
             hit = False
@@ -344,81 +500,153 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
                     hit = True
                     break
             if not hit:
-                # either a continuation of a skipped record or a new unwanted record
-                stats.skipped += 1
+                if held is not None:
+                    joined = held + line
+                    for tok in tokens:
+                        if tok in joined:
+                            hit = True
+                            break
+                if not hit:
+                    # either a continuation of a skipped record or a new unwanted record
+                    held = line if ("]" not in line and "[" in line) else None
+                    stats.skipped += 1
+                    skipping = True
+                    continue
+                todo = (held, line)
+                stats.skipped -= 1
+            held = None
+        for line in todo or (line,):
+            try:
+                rec = _read_line(line, lineno, tokens, stats, origin, year, current, skipping, grep)
+            except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
+                stats.unparsed += 1
+                continue
+            if rec is None:
+                continue
+            action, rec, grep_now = rec
+            if grep_now is not None:
+                grep = grep_now
+            if action == "cont":
+                continue
+            if action == "skip":
                 skipping = True
                 continue
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
-        if line.startswith("{"):
             if current is not None:
                 yield current._finish()
                 current = None
-            rec = _json_record(line, stats)
             skipping = False
-            if rec is None:
-                stats.unparsed += 1
-                continue
-            if tokens and not _record_matches(rec, tokens):
-                skipping = True
-                stats.skipped += 1
-                continue
-            rec.origin = origin
-            rec.line = lineno
-            stats.records += 1
-            yield rec
-            continue
-        journal, body, m, bare = _head(line)
-        if m is None and bare is None:
-            # a line without a header: continues the current record (message with newlines)
-            text = body if journal else line
-            if current is not None:
-                current._add_message_line(text)
-                stats.continuations += 1
-            elif skipping:
-                stats.skipped += 1
-            elif line.strip():
-                stats.unparsed += 1
-            continue
-        hm = m or bare
-        rest = hm.group("rest") or ""
-        level = hm.group("level")
-        logger = hm.group("logger")
-        pid = m.group("pid") if m else None
-        pid = int(pid) if pid else (journal[3] if journal else None)
-        time = "%s %s" % (m.group("date"), m.group("clock").replace(",", ".")) if m else None
-        has_ctx = rest.startswith("[") and not rest.startswith("[instance: ")
-        if not has_ctx and current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
-                (pid is None or current.pid is None or pid == current.pid) and \
-                (time is None or current.time == time):
-            # logging_exception_prefix: a traceback line of the current record
-            tag = _INSTANCE_TAG.match(rest)
-            current._add_traceback_line(rest[tag.end():] if tag else rest)
-            stats.continuations += 1
-            continue
-        if current is not None:
-            yield current._finish()
-            current = None
-        skipping = False
-        rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
-                     line=lineno)
-        if m:
-            rec.time = time
-        elif journal:
-            rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else "%s-%s" % (year, journal[0])
-        if journal:
-            rec.host = journal[1]
-            rec.service = journal[2]
-        _parse_context(rec, rest)
-        rec._debug_suffix = level == "DEBUG"
-        if tokens and not _record_matches(rec, tokens):
-            skipping = True
-            stats.skipped += 1
-            continue
-        stats.records += 1
-        current = rec
+            if action == "yield":
+                yield rec
+            elif action == "new":
+                current = rec
     if current is not None:
         yield current._finish()
+
+
+def _read_line(line, lineno, tokens, stats, origin, year, current, skipping, grep):
+    """One physical line: None (consumed), or (action, record, grep) with action one of
+    ``cont`` (joined to ``current``), ``skip`` (a record not wanted), ``yield`` (a complete
+    record: JSON), ``new`` (a record that later lines may continue)."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if line.startswith("{"):
+        rec = _json_record(line, stats)
+        if rec is None:
+            stats.unparsed += 1
+            return ("skip", None, None) if current is not None else None
+        if tokens and not _record_matches(rec, tokens):
+            stats.skipped += 1
+            return "skip", None, None
+        rec.origin = origin
+        rec.line = lineno
+        stats.records += 1
+        return "yield", rec, None
+    journal, body, m, bare = _head(line)
+    new_grep = None
+    if m is None and bare is None:
+        if line[:1] in " \t" and line[-1:] != " ":
+            # indented by a document (a code block in a blog post, a bug comment)
+            stripped = line.lstrip()
+            if stripped[:1].isdigit() or stripped[:1].isupper():
+                journal, body, m, bare = _head(stripped)
+                if m is None and bare is None:
+                    journal, body = None, line
+    if m is None and bare is None:
+        g = _GREP.match(line)
+        if g is not None:
+            journal, body, m, bare = _head(line[g.end():])
+            if m is not None or bare is not None:
+                new_grep = _grep_stripper(g.group("prefix"))
+        if m is None and bare is None:
+            text = body if journal else line
+            if grep is not None:
+                gm = grep.match(text)
+                if gm is not None:
+                    text = text[gm.end():]
+                elif text == "--":
+                    return None         # grep's separator between context groups
+            nt = _NOTIME_HEAD.match(text) if text[:1] in " DEIWCTA0123456789" else None
+            if nt is not None:
+                bare = nt
+                body = text
+            elif current is not None and current._open is not None:
+                # a context bracket wrapped by the terminal: the line goes on where it was cut
+                current._reopen(text)
+                stats.continuations += 1
+                return "cont", None, None
+            elif _event_start(text) and not skipping:
+                # a scheduling message pasted without its header
+                rec = Record(origin=origin, line=lineno, message=text)
+                rec._debug_suffix = True
+                if tokens and not _record_matches(rec, tokens):
+                    stats.skipped += 1
+                    return "skip", None, None
+                stats.records += 1
+                return "new", rec, None
+            elif current is not None:
+                # a line without a header: continues the current record (message with newlines)
+                current._add_message_line(text)
+                stats.continuations += 1
+                return "cont", None, None
+            elif skipping:
+                stats.skipped += 1
+                return None
+            else:
+                if text.strip():
+                    stats.unparsed += 1
+                return None
+    hm = m or bare
+    rest = hm.group("rest") or ""
+    level = hm.group("level")
+    logger = hm.group("logger")
+    pid = hm.groupdict().get("pid")
+    pid = _int(pid) if pid else (journal[3] if journal else None)
+    time = "%s %s" % (m.group("date"), m.group("clock").replace(",", ".")) if m else None
+    has_ctx = rest.startswith("[") and not rest.startswith("[instance: ")
+    if not has_ctx and current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
+            (pid is None or current.pid is None or pid == current.pid) and \
+            (time is None or current.time == time):
+        # logging_exception_prefix: a traceback line of the current record
+        tag = _INSTANCE_TAG.match(rest)
+        current._add_traceback_line(rest[tag.end():] if tag else rest)
+        stats.continuations += 1
+        return "cont", None, new_grep
+    rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
+                 line=lineno)
+    if m:
+        rec.time = time
+    elif journal:
+        rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else "%s-%s" % (year, journal[0])
+    if journal:
+        rec.host = journal[1]
+        rec.service = journal[2]
+    _parse_context(rec, rest)
+    rec._debug_suffix = level == "DEBUG"
+    if tokens and not _record_matches(rec, tokens):
+        stats.skipped += 1
+        return "skip", None, new_grep
+    stats.records += 1
+    return "new", rec, new_grep
 
 
 def _record_matches(rec, tokens):
@@ -515,10 +743,25 @@ MAX_RETRIES = "Exceeded maximum number of retries."
 
 
 def _literal(text):
-    try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+    """A Python literal from log text, or None; a tail after the literal (a DEBUG suffix, a
+    wrapped line) is cut at the last closing bracket and tried again."""
+    text = text.strip()
+    if len(text) > 1000000:
         return None
+    for candidate in (text, text[:text.rfind("]") + 1] if "]" in text else None):
+        if not candidate:
+            continue
+        try:
+            return ast.literal_eval(candidate)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError, OverflowError):
+            continue
+    return None
+
+
+def _host_pair(item):
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        return [_text(item[0]), _text(item[1])]
+    return [_text(item), ""]
 
 
 def parse_filter_results(text):
@@ -526,39 +769,67 @@ def parse_filter_results(text):
 
     INFO form -> ``[{"filter", "start", "end"}]``; DEBUG form -> ``[{"filter", "hosts"}]`` with
     ``hosts`` a list of ``[host, node]`` or None for the filter that removed every host.
+    Items of any other shape are left out; never raises.
     """
+    if not isinstance(text, str):
+        return []
     text = text.strip()
     value = _literal(text)
+    if value is None and "\n" in text:
+        # hard-wrapped by a terminal: the pieces go back together without the line breaks
+        text = text.replace("\n", "")
+        value = _literal(text)
     out = []
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         for item in value:
             if isinstance(item, str):
                 m = _COUNT_ITEM.match(item)
                 if m:
-                    out.append({"filter": m.group("filter"), "start": int(m.group("start")),
-                                "end": int(m.group("end"))})
-            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                    out.append({"filter": m.group("filter"), "start": _int(m.group("start")),
+                                "end": _int(m.group("end"))})
+            elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
                 name, hosts = item
                 if hosts is None:
-                    out.append({"filter": str(name), "hosts": None})
-                else:
-                    out.append({"filter": str(name),
-                                "hosts": [[str(h[0]), str(h[1])] if isinstance(h, (tuple, list)) and len(h) == 2
-                                          else [str(h), ""] for h in hosts]})
-        return out
+                    out.append({"filter": name, "hosts": None})
+                elif isinstance(hosts, (list, tuple)):
+                    out.append({"filter": name, "hosts": [_host_pair(h) for h in hosts]})
+        if out or value:
+            return out
     # not a Python literal (truncated line?): fall back to the counts pattern
     for m in _COUNT_ITEM.finditer(text):
-        out.append({"filter": m.group("filter"), "start": int(m.group("start")), "end": int(m.group("end"))})
+        out.append({"filter": m.group("filter"), "start": _int(m.group("start")), "end": _int(m.group("end"))})
     return out
 
 
+_FRAME = re.compile(r"^\s*File \"")
+
+
 def exception_line(text):
-    """The last 'Module.Exc: message' line of a traceback (str, or a list of lines), else None."""
+    """The exception of a traceback (str, or a list of lines): the first line of the last
+    exception raised (``Module.Exc: message``; a message may go on over several lines), else the
+    last line that is not part of a stack frame; None when there is nothing."""
     if text is None:
         return None
     if isinstance(text, (list, tuple)):
-        text = "".join(str(x) for x in text)
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+        text = "".join(_text(x) for x in text)
+    elif not isinstance(text, str):
+        text = _text(text)
+    raw = text.splitlines()
+    last_frame = None
+    for i in range(len(raw) - 1, -1, -1):
+        if _FRAME.match(raw[i]):
+            last_frame = i
+            break
+    if last_frame is not None:
+        # Python prints the exception at column 0 after the last frame (its source line and
+        # carets are indented); a message may continue on the lines after it
+        after = [ln for ln in raw[last_frame + 1:] if ln.strip()]
+        for ln in after:
+            if ln[:1] not in " \t" and ln.strip()[0] not in "^~":
+                return ln.strip()
+        if len(after) > 1:
+            return after[1].strip()
+    lines = [ln.strip() for ln in raw if ln.strip()]
     for ln in reversed(lines):
         if not ln.startswith(("File ", "Traceback", "^", "~")) and not ln.startswith("During handling") and \
                 not ln.startswith("The above exception"):
@@ -580,26 +851,60 @@ def strip_error_summary(text):
     return text
 
 
+# Nova's exception classes (RPC adds "_Remote" to an exception raised in another service); the
+# class names are English whatever the locale the messages were translated into.
+_EXC_CLASS = re.compile(r"\b(?:nova\.exception\.)?(?P<cls>MaxRetriesExceeded|NoValidHost|RescheduledException|"
+                        r"BuildAbortException)(?:_Remote)?\b")
+_CLASS_KIND = {"MaxRetriesExceeded": "max_retries", "NoValidHost": "no_valid_host",
+               "RescheduledException": "rescheduled", "BuildAbortException": "build_aborted"}
+
+
+def _class_kind(text):
+    """The error kind named by a Nova exception class anywhere in ``text``, else None."""
+    if not text or not isinstance(text, str):
+        return None
+    kinds = {_CLASS_KIND[m.group("cls")] for m in _EXC_CLASS.finditer(text)}
+    for kind in ("max_retries", "no_valid_host", "build_aborted", "rescheduled"):
+        if kind in kinds:
+            return kind
+    return None
+
+
 def classify_error(text):
-    """'max_retries' | 'no_valid_host' | 'rescheduled' | 'build_aborted' | 'error' for an error text."""
+    """'max_retries' | 'no_valid_host' | 'rescheduled' | 'build_aborted' | 'error' for an error text.
+
+    By the exception class first (any language: ``NoValidHost_Remote: 找不到有效主机``), then by
+    Nova's English messages."""
     if not text:
         return None
-    if MAX_RETRIES in text or "Exceeded max scheduling attempts" in text or "MaxRetriesExceeded" in text:
+    if not isinstance(text, str):
+        text = _text(text)
+    kind = _class_kind(text)
+    if kind:
+        return kind
+    if MAX_RETRIES in text or "Exceeded max scheduling attempts" in text:
         return "max_retries"
-    if NO_VALID_HOST in text or "NoValidHost" in text:
+    if NO_VALID_HOST in text:
         return "no_valid_host"
-    if "was re-scheduled" in text or "RescheduledException" in text:
+    if "was re-scheduled" in text:
         return "rescheduled"
-    if "aborted:" in text or "BuildAbortException" in text:
+    if "aborted:" in text:
         return "build_aborted"
     return "error"
 
 
 def classify(record):
     """The scheduling event a record carries, as a dict with ``kind``; None for other lines."""
-    msg = record.message if isinstance(record, Record) else record.get("message", "")
-    if not msg:
+    if isinstance(record, Record):
+        msg, tb = record.message, record.traceback
+    elif isinstance(record, dict):
+        msg, tb = record.get("message"), _traceback_text(record.get("traceback"))
+    else:
         return None
+    if not msg or not isinstance(msg, str):
+        return None
+    if not isinstance(tb, str):
+        tb = None
     cands = _EV_FIRST.get(msg[0])
     if not cands:
         return None
@@ -610,10 +915,10 @@ def classify(record):
         ev = {"kind": kind}
         g = m.groupdict()
         if kind in ("hosts_start",):
-            ev["count"] = int(g["count"])
+            ev["count"] = _int(g["count"])
         elif kind == "filter_returned":
             ev["filter"] = g["filter"]
-            ev["count"] = int(g["count"])
+            ev["count"] = _int(g["count"])
         elif kind == "filter_stop":
             ev["filter"] = g["filter"]
         elif kind == "filtering_removed_all":
@@ -638,8 +943,8 @@ def classify(record):
                 ev["alternates"] = [[str(a[0]), str(a[1])] for a in alts
                                     if isinstance(a, (list, tuple)) and len(a) == 2] if isinstance(alts, list) else []
         elif kind == "not_enough_hosts":
-            ev["available"] = int(g["available"])
-            ev["requested"] = int(g["requested"])
+            ev["available"] = _int(g["available"])
+            ev["requested"] = _int(g["requested"])
         elif kind == "error_from_last_host":
             ev["host"] = g["host"]
             ev["node"] = g["node"]
@@ -653,26 +958,31 @@ def classify(record):
             ev["reason"] = g["reason"]
         elif kind == "task_failed":
             ev["task"] = g["task"]
-            ev["error"] = strip_error_summary(g["error"].split("\n")[0])
-            ev["error_kind"] = classify_error(ev["error"])
+            first = g["error"].split("\n")[0]
+            ev["error"] = strip_error_summary(first)
+            ev["error_kind"] = classify_error(first)
+            if ev["error_kind"] == "error":
+                # a translated message: the exception class further on (the traceback) says it
+                ev["error_kind"] = _class_kind(g["error"]) or _class_kind(tb) or "error"
         elif kind == "error_state":
             ev["state"] = g["state"]
         elif kind == "conductor_rescheduling":
             ev["reschedule"] = g["flag"] == "True"
         elif kind in ("schedule_failed", "build_failed", "build_unexpected"):
             err = g.get("error")
-            tb = record.traceback if isinstance(record, Record) else record.get("traceback")
             if not err and tb:
                 err = exception_line(tb)
             ev["error"] = err.split("\n")[0] if err else None
             ev["error_kind"] = classify_error(ev["error"])
+            if ev["error_kind"] in (None, "error"):
+                ev["error_kind"] = _class_kind(g.get("error")) or _class_kind(tb) or ev["error_kind"]
         elif kind in ("rescheduled", "build_aborted"):
             ev["instance"] = g["instance"]
             ev["reason"] = g["reason"].split("\n")[0]
         elif kind == "resources_unavailable":
             ev["reason"] = g["reason"].split("\n")[0]
         elif kind == "compute_rescheduling":
-            ev["attempt"] = int(g["attempt"])
+            ev["attempt"] = _int(g["attempt"])
         elif kind == "build_took":
             ev["seconds"] = _num(g["seconds"])
         return ev

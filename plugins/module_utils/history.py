@@ -66,28 +66,44 @@ def _get(obj, *names, default=None):
     return default
 
 
+def _text(value):
+    """API text fields: a string, else None (an SDK or a user may hand anything over)."""
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value):
+    if isinstance(value, dict):
+        return value
+    if value is None or isinstance(value, (str, bytes, int, float, bool, list, tuple)):
+        return None
+    try:
+        return dict(value)      # an SDK resource
+    except (TypeError, ValueError):
+        return None
+
+
 def normalize_server(server):
-    """The fields of a server (API dict or SDK object) the history uses."""
+    """The fields of a server (API dict or SDK object) the history uses; values of unexpected
+    types are dropped (None), never raised on."""
     if server is None:
         raise HistoryError("no server given")
-    fault = _get(server, "fault")
-    if fault is not None and not isinstance(fault, dict):
-        fault = dict(fault)
+    fault = _mapping(_get(server, "fault"))
+    code = fault.get("code") if fault else None
     return {
-        "id": _get(server, "id"),
-        "name": _get(server, "name"),
-        "status": _get(server, "status"),
-        "task_state": _get(server, "OS-EXT-STS:task_state", "task_state"),
-        "vm_state": _get(server, "OS-EXT-STS:vm_state", "vm_state"),
-        "host": _get(server, "OS-EXT-SRV-ATTR:host", "compute_host", "host"),
-        "node": _get(server, "OS-EXT-SRV-ATTR:hypervisor_hostname", "hypervisor_hostname"),
-        "created": _get(server, "created", "created_at"),
-        "project_id": _get(server, "tenant_id", "project_id"),
+        "id": _text(_get(server, "id")),
+        "name": _text(_get(server, "name")),
+        "status": _text(_get(server, "status")),
+        "task_state": _text(_get(server, "OS-EXT-STS:task_state", "task_state")),
+        "vm_state": _text(_get(server, "OS-EXT-STS:vm_state", "vm_state")),
+        "host": _text(_get(server, "OS-EXT-SRV-ATTR:host", "compute_host", "host")),
+        "node": _text(_get(server, "OS-EXT-SRV-ATTR:hypervisor_hostname", "hypervisor_hostname")),
+        "created": _text(_get(server, "created", "created_at")),
+        "project_id": _text(_get(server, "tenant_id", "project_id")),
         "fault": {
-            "message": fault.get("message"),
-            "code": fault.get("code"),
-            "created": fault.get("created"),
-            "details": fault.get("details"),
+            "message": _text(fault.get("message")),
+            "code": code if isinstance(code, int) and not isinstance(code, bool) else None,
+            "created": _text(fault.get("created")),
+            "details": _text(fault.get("details")),
         } if fault else None,
     }
 
@@ -95,25 +111,30 @@ def normalize_server(server):
 def normalize_action(action):
     """An instance action (API dict or SDK object) with its events, oldest event first."""
     events = []
-    for ev in _get(action, "events", default=[]) or []:
+    raw_events = _get(action, "events", default=[]) if not isinstance(action, (str, bytes, int, float)) else []
+    for ev in raw_events if isinstance(raw_events, (list, tuple)) else []:
+        if isinstance(ev, (str, bytes, int, float, bool, list, tuple)) or ev is None:
+            continue
         events.append({
-            "event": _get(ev, "event"),
-            "start_time": _get(ev, "start_time"),
-            "finish_time": _get(ev, "finish_time"),
-            "result": _get(ev, "result"),
-            "host": _get(ev, "host"),
-            "host_id": _get(ev, "hostId", "host_id"),
-            "traceback": _get(ev, "traceback"),
-            "details": _get(ev, "details"),
+            "event": _text(_get(ev, "event")),
+            "start_time": _text(_get(ev, "start_time")),
+            "finish_time": _text(_get(ev, "finish_time")),
+            "result": _text(_get(ev, "result")),
+            "host": _text(_get(ev, "host")),
+            "host_id": _text(_get(ev, "hostId", "host_id")),
+            "traceback": novalog._traceback_text(_get(ev, "traceback")),
+            "details": _text(_get(ev, "details")),
         })
     events.sort(key=lambda e: e["start_time"] or "")
+    if isinstance(action, (str, bytes, int, float, bool, list, tuple)):
+        action = {}
     return {
-        "action": _get(action, "action"),
-        "request_id": _get(action, "request_id", "id"),
-        "start_time": _get(action, "start_time"),
-        "user_id": _get(action, "user_id"),
-        "project_id": _get(action, "project_id"),
-        "message": _get(action, "message"),
+        "action": _text(_get(action, "action")),
+        "request_id": _text(_get(action, "request_id", "id")),
+        "start_time": _text(_get(action, "start_time")),
+        "user_id": _text(_get(action, "user_id")),
+        "project_id": _text(_get(action, "project_id")),
+        "message": _text(_get(action, "message")),
         "events": events,
     }
 
@@ -578,7 +599,8 @@ def build_history(server, actions=None, records=None, log_stats=None, logs_given
             "filter removed which hosts or that placement returned no candidates.")
     elif not records:
         notes.append("The logs given hold no line of this server's requests (%s): wrong hosts or files, "
-                     "rotated logs, or another request id." % ", ".join(a["request_id"] for a in acts) or "none")
+                     "rotated logs, or another request id." % (", ".join(a["request_id"] for a in acts
+                                                                       if a["request_id"]) or "none"))
     elif focus and focus["log_records"] and not any(
             a.get("source", "").startswith("log") for a in focus["attempts"]) and \
             not focus.get("failed_scheduling") and focus["outcome"] != "no_valid_host_placement":

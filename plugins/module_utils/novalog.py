@@ -442,13 +442,18 @@ def _grep_stripper(prefix):
     return re.compile(re.escape(name) + r"[:-]")             # grep -r: "file:" / "file-"
 
 
-def _event_start(text):
-    """True when ``text`` begins with one of Nova's scheduling messages (a pasted bare message)."""
+def _event_start(text, loose=False):
+    """True when ``text`` begins with one of Nova's scheduling messages (a pasted bare message);
+    ``loose``: its literal beginning is enough (the rest may be wrapped onto the next lines)."""
     if not text:
         return False
     for _kind, rx in _EV_FIRST.get(text[0], ()):
         if rx.match(text):
             return True
+    if loose:
+        for prefix in _EV_PREFIXES.get(text[0], ()):
+            if text.startswith(prefix) or (len(text) < len(prefix) and prefix.startswith(text) and len(text) > 8):
+                return True
     return False
 
 
@@ -594,7 +599,7 @@ def _read_line(line, lineno, tokens, stats, origin, year, current, skipping, gre
                 current._reopen(text)
                 stats.continuations += 1
                 return "cont", None, None
-            elif _event_start(text) and not skipping:
+            elif not skipping and _event_start(text, loose=current is None):
                 # a scheduling message pasted without its header
                 rec = Record(origin=origin, line=lineno, message=text)
                 rec._debug_suffix = True
@@ -730,10 +735,16 @@ _EV = [
 ]
 # cheap first-character dispatch: only messages starting with one of these can be events
 _EV_FIRST = {}
+# the literal beginning of each message (up to its first variable part), for pasted messages
+# whose end a terminal wrapped onto the next lines
+_EV_PREFIXES = {}
 for _kind, _rx in _EV:
     _first = _rx.pattern[1]
     _EV_FIRST.setdefault(_first, []).append((_kind, _rx))
-del _kind, _rx, _first
+    _lit = re.match(r"\^((?:[^\\()\[\]{}.*+?|$^]|\\[.()\[\]])+)", _rx.pattern).group(1).replace("\\", "")
+    if len(_lit) >= 12:
+        _EV_PREFIXES.setdefault(_first, []).append(_lit)
+del _kind, _rx, _first, _lit
 
 _HOSTSTATE = re.compile(r"\((?P<host>[^,()]+), (?P<node>[^)]+)\) ram: ")
 _WEIGHED = re.compile(r"WeighedHost \[host: \((?P<host>[^,()]+), (?P<node>[^)]+)\)[^\]]*?, weight: (?P<weight>[^\]]+)\]")
@@ -908,10 +919,19 @@ def classify(record):
     cands = _EV_FIRST.get(msg[0])
     if not cands:
         return None
+    m = None
     for kind, rx in cands:
         m = rx.match(msg)
-        if not m:
-            continue
+        if m:
+            break
+    if m is None and "\n" in msg:
+        # a message a terminal hard-wrapped: its pieces go back together without line breaks
+        msg = msg.replace("\n", "")
+        for kind, rx in cands:
+            m = rx.match(msg)
+            if m:
+                break
+    if m is not None:
         ev = {"kind": kind}
         g = m.groupdict()
         if kind in ("hosts_start",):

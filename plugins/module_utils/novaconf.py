@@ -144,9 +144,10 @@ class NovaConf:
         (line numbers from 1; options before any section header have section None)."""
         return [(e.section, e.key, e.start + 1) for e in self._scan()[0]]
 
-    def _style(self, line_index=None):
-        """The separator this file writes: the one of line ``line_index`` when it is an option
-        line, else the one most option lines use (``" = "`` on a tie or an empty file)."""
+    def _style(self, line_index=None, section=None):
+        """The separator to write: the one of line ``line_index`` when it is an option line,
+        else the one most option lines of ``section`` use, else of the whole file (``" = "``
+        on a tie or an empty file)."""
         def sep_of(raw):
             m = _ASSIGN.match(raw)
             return "%s%s%s" % (m.group(1), m.group(2), m.group(3)) if m else None
@@ -154,15 +155,19 @@ class NovaConf:
             own = sep_of(self.lines[line_index])
             if own:
                 return own
-        counts = {}
-        for e in self._scan()[0]:
-            sep = sep_of(self.lines[e.start])
-            if sep:
-                counts[sep] = counts.get(sep, 0) + 1
-        if not counts:
-            return " = "
-        best = max(counts.values())
-        return " = " if counts.get(" = ") == best else max(counts, key=lambda k: (counts[k], k == " = "))
+        entries = self._scan()[0]
+        for scope in ([e for e in entries if e.section == section], entries):
+            counts = {}
+            for e in scope:
+                sep = sep_of(self.lines[e.start])
+                if sep:
+                    counts[sep] = counts.get(sep, 0) + 1
+            if counts:
+                best = max(counts.values())
+                if counts.get(" = ") == best:
+                    return " = "
+                return sorted(k for k, v in counts.items() if v == best)[0]
+        return " = "
 
     def sections(self):
         blocks = self._scan()[1]
@@ -201,7 +206,7 @@ class NovaConf:
         if [e.value for e in found] == values and all(e.count == 1 for e in found):
             return False
         nl = self._newline()
-        sep = self._style(found[0].start if found else None)
+        sep = self._style(found[0].start if found else None, section)
         new_lines = ["%s%s%s%s" % (option, sep, quote_value(v), nl) for v in values]
         if found:
             first = found[0]

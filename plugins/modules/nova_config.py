@@ -28,7 +28,7 @@ description:
     from older releases, typos) only produce warnings, with the release that retired them and
     what replaced them when known; Nova ignores such options.
   - Changed or added lines keep the file's own style (C(key=value) or C(key = value)).
-  - A O(path) that is a symbolic link is followed (O(follow)): the file it points to is edited
+  - A O(path) that is a symbolic link is followed (O(follow)) - the file it points to is edited
     in place and the link stays a link, so services reading either name see the change.
   - Values containing a line break or another control character are refused, so a value can
     never smuggle a C([section]) header or another option into the file.

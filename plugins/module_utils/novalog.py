@@ -40,12 +40,12 @@ _LEVEL_ALT = "|".join(LEVELS)
 # 2026-11-21 14:20:46.123 [pid] LEVEL logger rest
 _OSLO_HEAD = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<clock>\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)(?:[.,]\d+)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})? +(?:(?P<pid>\d+) +)?(?P<level>" + _LEVEL_ALT + r") +"
+    r"(?:Z|[+-]\d{2}:?\d{2})? +(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +"
     r"(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
 # devstack under journald: LEVEL logger rest (no timestamp of its own)
 _BARE_HEAD = re.compile(r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
 # no timestamp at all (pasted without it, or cut): [pid] LEVEL logger [context] message
-_NOTIME_HEAD = re.compile(r" *(?:(?P<pid>\d+) +)?(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)"
+_NOTIME_HEAD = re.compile(r" *(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)"
                           r" +(?P<rest>\[.*)")
 # grep -n / grep -r / grep -A prefixes: "12345:", "file:", "file:12345:", "file-12345-" before a timestamp
 _GREP = re.compile(r"(?P<prefix>\S*?[:-])(?=\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\S{1,12} +\d{1,2} \d{2}:\d{2}:\d{2} )")
@@ -485,76 +485,118 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
     current = None          # the record being built (yielded when the next one starts)
     skipping = False        # True while the lines continue a record we are not keeping
     grep = None             # regex stripping the grep prefix seen on the lines so far
-    held = None             # match mode: a skipped line whose context bracket is still open
     lineno = 0
     for raw in lines:
         lineno += 1
         stats.lines += 1
+        stats.bytes += len(raw)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
-        elif not isinstance(raw, str):
-            raw = str(raw)
-        stats.bytes += len(raw)
-        line = raw.rstrip("\r\n")
-        todo = None
+        try:
+            line = raw.rstrip("\r\n")
+        except AttributeError:      # not text at all
+            line = str(raw)
         if tokens and not (current is not None and not skipping):
-            # not continuing a kept record: only lines naming a wanted id can matter
-            hit = False
+            # not continuing a kept record: only lines naming a wanted id can matter (a wanted
+            # id that a terminal's wrap cut in two is not found on this path; parse without
+            # ``match`` for such text)
             for tok in tokens:
                 if tok in line:
-                    hit = True
                     break
-            if not hit:
-                if held is not None:
-                    joined = held + line
-                    for tok in tokens:
-                        if tok in joined:
-                            hit = True
-                            break
-                if not hit:
-                    # either a continuation of a skipped record or a new unwanted record
-                    held = line if ("]" not in line and "[" in line) else None
-                    stats.skipped += 1
-                    skipping = True
-                    continue
-                todo = (held, line)
-                stats.skipped -= 1
-            held = None
-        for line in todo or (line,):
-            try:
-                rec = _read_line(line, lineno, tokens, stats, origin, year, current, skipping, grep)
-            except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
-                stats.unparsed += 1
-                continue
-            if rec is None:
-                continue
-            action, rec, grep_now = rec
-            if grep_now is not None:
-                grep = grep_now
-            if action == "cont":
-                continue
-            if action == "skip":
+            else:
+                # either a continuation of a skipped record or a new unwanted record
+                stats.skipped += 1
                 skipping = True
+                continue
+        try:
+            if "\x1b" in line:
+                line = _ANSI.sub("", line)
+            if line[:1] == "{":
+                journal = body = m = bare = None
+            else:
+                journal, body, m, bare = _head(line)
+            new_grep = None
+            if m is None and bare is None:
+                # the rare lines: JSON, continuations, and headers behind a grep prefix,
+                # an indentation, or without a timestamp
+                res = _read_other(line, journal, body, lineno, tokens, stats, origin, current, skipping, grep)
+                if res is None:
+                    continue
+                action, rec, new_grep = res
+                if new_grep is not None:
+                    grep = new_grep
+                if action == "head":
+                    journal, m, bare = rec
+                else:
+                    if action == "cont":
+                        continue
+                    if current is not None:
+                        yield current._finish()
+                        current = None
+                    skipping = action == "skip"
+                    if action == "yield":
+                        yield rec
+                    elif action == "new":
+                        current = rec
+                    continue
+            if m is not None:
+                rest = m.group("rest") or ""
+                level = m.group("level")
+                logger = m.group("logger")
+                pid = m.group("pid")
+                pid = int(pid) if pid else (journal[3] if journal else None)
+                time = "%s %s" % (m.group("date"), m.group("clock").replace(",", "."))
+            else:
+                rest = bare.group("rest") or ""
+                level = bare.group("level")
+                logger = bare.group("logger")
+                pid = bare.group("pid") if bare.re is _NOTIME_HEAD else None
+                pid = int(pid) if pid else (journal[3] if journal else None)
+                time = None
+            if current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
+                    not (rest.startswith("[") and not rest.startswith("[instance: ")) and \
+                    (pid is None or current.pid is None or pid == current.pid) and \
+                    (time is None or current.time == time):
+                # logging_exception_prefix: a traceback line of the current record
+                tag = _INSTANCE_TAG.match(rest)
+                current._add_traceback_line(rest[tag.end():] if tag else rest)
+                stats.continuations += 1
                 continue
             if current is not None:
                 yield current._finish()
                 current = None
+            rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
+                         line=lineno)
+            if m is not None:
+                rec.time = time
+            elif journal:
+                rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else \
+                    "%s-%s" % (year, journal[0])
+            if journal:
+                rec.host = journal[1]
+                rec.service = journal[2]
+            _parse_context(rec, rest)
+            rec._debug_suffix = level == "DEBUG"
+            if tokens and not _record_matches(rec, tokens):
+                skipping = True
+                stats.skipped += 1
+                continue
             skipping = False
-            if action == "yield":
-                yield rec
-            elif action == "new":
-                current = rec
+            stats.records += 1
+            current = rec
+        except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
+            stats.unparsed += 1
     if current is not None:
         yield current._finish()
 
 
-def _read_line(line, lineno, tokens, stats, origin, year, current, skipping, grep):
-    """One physical line: None (consumed), or (action, record, grep) with action one of
+def _read_other(line, journal, body, lineno, tokens, stats, origin, current, skipping, grep):
+    """A line without a header of its own: None (consumed), or (action, value, grep) with action
     ``cont`` (joined to ``current``), ``skip`` (a record not wanted), ``yield`` (a complete
-    record: JSON), ``new`` (a record that later lines may continue)."""
-    if "\x1b" in line:
-        line = _ANSI.sub("", line)
-    if line.startswith("{"):
+    record: JSON), ``new`` (a record later lines may continue), or ``head`` with value
+    ``(journal, oslo_match, bare_match)`` for a header found behind a grep prefix, an
+    indentation, or without a timestamp."""
+    if line[:1] == "{":
         rec = _json_record(line, stats)
         if rec is None:
             stats.unparsed += 1
@@ -566,92 +608,52 @@ def _read_line(line, lineno, tokens, stats, origin, year, current, skipping, gre
         rec.line = lineno
         stats.records += 1
         return "yield", rec, None
-    journal, body, m, bare = _head(line)
-    new_grep = None
-    if m is None and bare is None:
-        if line[:1] in " \t" and line[-1:] != " ":
-            # indented by a document (a code block in a blog post, a bug comment)
-            stripped = line.lstrip()
-            if stripped[:1].isdigit() or stripped[:1].isupper():
-                journal, body, m, bare = _head(stripped)
-                if m is None and bare is None:
-                    journal, body = None, line
-    if m is None and bare is None:
-        g = _GREP.match(line)
-        if g is not None:
-            journal, body, m, bare = _head(line[g.end():])
+    if line[:1] in " \t" and line[-1:] != " ":
+        # indented by a document (a code block in a blog post, a bug comment)
+        stripped = line.lstrip()
+        if stripped[:1].isdigit() or stripped[:1].isupper():
+            j, _b, m, bare = _head(stripped)
             if m is not None or bare is not None:
-                new_grep = _grep_stripper(g.group("prefix"))
-        if m is None and bare is None:
-            text = body if journal else line
-            if grep is not None:
-                gm = grep.match(text)
-                if gm is not None:
-                    text = text[gm.end():]
-                elif text == "--":
-                    return None         # grep's separator between context groups
-            nt = _NOTIME_HEAD.match(text) if text[:1] in " DEIWCTA0123456789" else None
-            if nt is not None:
-                bare = nt
-                body = text
-            elif current is not None and current._open is not None:
-                # a context bracket wrapped by the terminal: the line goes on where it was cut
-                current._reopen(text)
-                stats.continuations += 1
-                return "cont", None, None
-            elif not skipping and _event_start(text, loose=current is None):
-                # a scheduling message pasted without its header
-                rec = Record(origin=origin, line=lineno, message=text)
-                rec._debug_suffix = True
-                if tokens and not _record_matches(rec, tokens):
-                    stats.skipped += 1
-                    return "skip", None, None
-                stats.records += 1
-                return "new", rec, None
-            elif current is not None:
-                # a line without a header: continues the current record (message with newlines)
-                current._add_message_line(text)
-                stats.continuations += 1
-                return "cont", None, None
-            elif skipping:
-                stats.skipped += 1
-                return None
-            else:
-                if text.strip():
-                    stats.unparsed += 1
-                return None
-    hm = m or bare
-    rest = hm.group("rest") or ""
-    level = hm.group("level")
-    logger = hm.group("logger")
-    pid = hm.groupdict().get("pid")
-    pid = _int(pid) if pid else (journal[3] if journal else None)
-    time = "%s %s" % (m.group("date"), m.group("clock").replace(",", ".")) if m else None
-    has_ctx = rest.startswith("[") and not rest.startswith("[instance: ")
-    if not has_ctx and current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
-            (pid is None or current.pid is None or pid == current.pid) and \
-            (time is None or current.time == time):
-        # logging_exception_prefix: a traceback line of the current record
-        tag = _INSTANCE_TAG.match(rest)
-        current._add_traceback_line(rest[tag.end():] if tag else rest)
+                return "head", (j, m, bare), None
+    g = _GREP.match(line)
+    if g is not None:
+        j, _b, m, bare = _head(line[g.end():])
+        if m is not None or bare is not None:
+            return "head", (j, m, bare), _grep_stripper(g.group("prefix"))
+    text = body if journal else line
+    if grep is not None:
+        gm = grep.match(text)
+        if gm is not None:
+            text = text[gm.end():]
+        elif text == "--":
+            return None         # grep's separator between context groups
+    nt = _NOTIME_HEAD.match(text) if text[:1] in " DEIWCTA0123456789" else None
+    if nt is not None:
+        return "head", (journal, None, nt), None
+    if current is not None and current._open is not None:
+        # a context bracket wrapped by the terminal: the line goes on where it was cut
+        current._reopen(text)
         stats.continuations += 1
-        return "cont", None, new_grep
-    rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
-                 line=lineno)
-    if m:
-        rec.time = time
-    elif journal:
-        rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else "%s-%s" % (year, journal[0])
-    if journal:
-        rec.host = journal[1]
-        rec.service = journal[2]
-    _parse_context(rec, rest)
-    rec._debug_suffix = level == "DEBUG"
-    if tokens and not _record_matches(rec, tokens):
+        return "cont", None, None
+    if not skipping and _event_start(text, loose=current is None):
+        # a scheduling message pasted without its header
+        rec = Record(origin=origin, line=lineno, message=text)
+        rec._debug_suffix = True
+        if tokens and not _record_matches(rec, tokens):
+            stats.skipped += 1
+            return "skip", None, None
+        stats.records += 1
+        return "new", rec, None
+    if current is not None:
+        # a line without a header: continues the current record (message with newlines)
+        current._add_message_line(text)
+        stats.continuations += 1
+        return "cont", None, None
+    if skipping:
         stats.skipped += 1
-        return "skip", None, new_grep
-    stats.records += 1
-    return "new", rec, new_grep
+    elif text.strip():
+        stats.unparsed += 1
+    return None
 
 
 def _record_matches(rec, tokens):

@@ -214,3 +214,14 @@ def test_summary_gives_the_attempt_error_when_no_fault_exists():
     out = history.build_history(server, [action], records)
     assert "unknown error" not in out["summary"]
     assert "/etc/machine-id is empty" in out["summary"]
+
+
+def test_request_id_cut_in_two_by_the_wrap():
+    # the same real line, wrapped by a narrower terminal: the cut falls inside the request id
+    line = _text("wrapped_context_liberty_2016.log").replace("\n", "")
+    cut = line.index("req-e21fdda8") + 20
+    wrapped = line[:cut] + "\n" + line[cut:]
+    (rec,) = nl.parse_text(wrapped)
+    assert rec.request_id == "req-e21fdda8-7c6c-47d7-9137-0eaed3fc7c7c"
+    (group,) = nova_log.scheduling_attempts(wrapped, request_id="req-e21fdda8-7c6c-47d7-9137-0eaed3fc7c7c")
+    assert group["final"]["kind"] == "no_valid_host"

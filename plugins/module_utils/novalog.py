@@ -814,9 +814,6 @@ def parse_filter_results(text):
     return out
 
 
-_FRAME = re.compile(r"^\s*File \"")
-
-
 def exception_line(text):
     """The exception of a traceback (str, or a list of lines): the first line of the last
     exception raised (``Module.Exc: message``; a message may go on over several lines), else the
@@ -827,22 +824,21 @@ def exception_line(text):
         text = "".join(_text(x) for x in text)
     elif not isinstance(text, str):
         text = _text(text)
-    raw = text.splitlines()
-    last_frame = None
-    for i in range(len(raw) - 1, -1, -1):
-        if _FRAME.match(raw[i]):
-            last_frame = i
-            break
-    if last_frame is not None:
+    # the last stack frame: a line 'File "...' (after blanks only)
+    pos = text.rfind('File "')
+    while pos >= 0 and text[text.rfind("\n", 0, pos) + 1:pos].strip():
+        pos = text.rfind('File "', 0, pos)
+    if pos >= 0:
         # Python prints the exception at column 0 after the last frame (its source line and
         # carets are indented); a message may continue on the lines after it
-        after = [ln for ln in raw[last_frame + 1:] if ln.strip()]
+        end = text.find("\n", pos)
+        after = [ln for ln in text[end + 1:].splitlines() if ln.strip()] if end >= 0 else []
         for ln in after:
             if ln[:1] not in " \t" and ln.strip()[0] not in "^~":
                 return ln.strip()
         if len(after) > 1:
             return after[1].strip()
-    lines = [ln.strip() for ln in raw if ln.strip()]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in reversed(lines):
         if not ln.startswith(("File ", "Traceback", "^", "~")) and not ln.startswith("During handling") and \
                 not ln.startswith("The above exception"):
@@ -870,17 +866,20 @@ _EXC_CLASS = re.compile(r"\b(?:nova\.exception\.)?(?P<cls>MaxRetriesExceeded|NoV
                         r"BuildAbortException)(?:_Remote)?\b")
 _CLASS_KIND = {"MaxRetriesExceeded": "max_retries", "NoValidHost": "no_valid_host",
                "RescheduledException": "rescheduled", "BuildAbortException": "build_aborted"}
+# when a text names several classes (MaxRetriesExceeded ... Last exception: RescheduledException)
+_CLASS_ORDER = {"max_retries": 0, "no_valid_host": 1, "build_aborted": 2, "rescheduled": 3}
 
 
 def _class_kind(text):
     """The error kind named by a Nova exception class anywhere in ``text``, else None."""
-    if not text or not isinstance(text, str):
+    if not text or not isinstance(text, str) or ("NoValidHost" not in text and "Exce" not in text):
         return None
-    kinds = {_CLASS_KIND[m.group("cls")] for m in _EXC_CLASS.finditer(text)}
-    for kind in ("max_retries", "no_valid_host", "build_aborted", "rescheduled"):
-        if kind in kinds:
-            return kind
-    return None
+    best = None
+    for m in _EXC_CLASS.finditer(text):
+        kind = _CLASS_KIND[m.group("cls")]
+        if best is None or _CLASS_ORDER[kind] < _CLASS_ORDER[best]:
+            best = kind
+    return best
 
 
 def classify_error(text):
@@ -909,15 +908,15 @@ def classify_error(text):
 def classify(record):
     """The scheduling event a record carries, as a dict with ``kind``; None for other lines."""
     if isinstance(record, Record):
-        msg, tb = record.message, record.traceback
+        msg = record.message
+        if not msg:
+            return None
     elif isinstance(record, dict):
-        msg, tb = record.get("message"), _traceback_text(record.get("traceback"))
+        msg = record.get("message")
+        if not msg or not isinstance(msg, str):
+            return None
     else:
         return None
-    if not msg or not isinstance(msg, str):
-        return None
-    if not isinstance(tb, str):
-        tb = None
     cands = _EV_FIRST.get(msg[0])
     if not cands:
         return None
@@ -985,13 +984,14 @@ def classify(record):
             ev["error_kind"] = classify_error(first)
             if ev["error_kind"] == "error":
                 # a translated message: the exception class further on (the traceback) says it
-                ev["error_kind"] = _class_kind(g["error"]) or _class_kind(tb) or "error"
+                ev["error_kind"] = _class_kind(g["error"]) or _class_kind(_record_traceback(record)) or "error"
         elif kind == "error_state":
             ev["state"] = g["state"]
         elif kind == "conductor_rescheduling":
             ev["reschedule"] = g["flag"] == "True"
         elif kind in ("schedule_failed", "build_failed", "build_unexpected"):
             err = g.get("error")
+            tb = _record_traceback(record)
             if not err and tb:
                 err = exception_line(tb)
             ev["error"] = err.split("\n")[0] if err else None
@@ -1009,6 +1009,10 @@ def classify(record):
             ev["seconds"] = _num(g["seconds"])
         return ev
     return None
+
+
+def _record_traceback(record):
+    return record.traceback if isinstance(record, Record) else _traceback_text(record.get("traceback"))
 
 
 def _reschedule_reason(error):

@@ -598,9 +598,9 @@ def build_history(server, actions=None, records=None, log_stats=None, logs_given
             "log_text) would add the compute error of every attempt, the alternates, and for a NoValidHost which "
             "filter removed which hosts or that placement returned no candidates.")
     elif not records:
+        ids = ", ".join(a["request_id"] for a in acts if a["request_id"]) or "none"
         notes.append("The logs given hold no line of this server's requests (%s): wrong hosts or files, "
-                     "rotated logs, or another request id." % (", ".join(a["request_id"] for a in acts
-                                                                       if a["request_id"]) or "none"))
+                     "rotated logs, or another request id." % ids)
     elif focus and focus["log_records"] and not any(
             a.get("source", "").startswith("log") for a in focus["attempts"]) and \
             not focus.get("failed_scheduling") and focus["outcome"] != "no_valid_host_placement":

@@ -526,7 +526,8 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
                 if new_grep is not None:
                     grep = new_grep
                 if action == "head":
-                    journal, m, bare = rec
+                    # rec is (journal, oslo_match, bare_match) for "head"
+                    journal, m, bare = rec  # pylint: disable=unpacking-non-sequence
                 else:
                     if action == "cont":
                         continue

@@ -61,10 +61,11 @@ def scheduling_attempts(data, instance_uuid=None, request_id=None):
     elif isinstance(data, (list, tuple)) and not data:
         records = []
     else:
-        tokens = [t for t in (instance_uuid, request_id) if t] or None
+        # every line is parsed (no ``match`` fast path): pasted text is small, and a request id
+        # that a terminal's wrap cut in two is only found once its lines are joined
         records = []
         for text in _texts(data, "scheduling_attempts"):
-            records.extend(_novalog.iter_records(text.splitlines(), match=tokens))
+            records.extend(_novalog.iter_records(text.splitlines()))
     return _history.attempts_from_log(records, instance_uuid=instance_uuid, request_id=request_id)
 
 

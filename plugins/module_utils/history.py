@@ -66,28 +66,44 @@ def _get(obj, *names, default=None):
     return default
 
 
+def _text(value):
+    """API text fields: a string, else None (an SDK or a user may hand anything over)."""
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value):
+    if isinstance(value, dict):
+        return value
+    if value is None or isinstance(value, (str, bytes, int, float, bool, list, tuple)):
+        return None
+    try:
+        return dict(value)      # an SDK resource
+    except (TypeError, ValueError):
+        return None
+
+
 def normalize_server(server):
-    """The fields of a server (API dict or SDK object) the history uses."""
+    """The fields of a server (API dict or SDK object) the history uses; values of unexpected
+    types are dropped (None), never raised on."""
     if server is None:
         raise HistoryError("no server given")
-    fault = _get(server, "fault")
-    if fault is not None and not isinstance(fault, dict):
-        fault = dict(fault)
+    fault = _mapping(_get(server, "fault"))
+    code = fault.get("code") if fault else None
     return {
-        "id": _get(server, "id"),
-        "name": _get(server, "name"),
-        "status": _get(server, "status"),
-        "task_state": _get(server, "OS-EXT-STS:task_state", "task_state"),
-        "vm_state": _get(server, "OS-EXT-STS:vm_state", "vm_state"),
-        "host": _get(server, "OS-EXT-SRV-ATTR:host", "compute_host", "host"),
-        "node": _get(server, "OS-EXT-SRV-ATTR:hypervisor_hostname", "hypervisor_hostname"),
-        "created": _get(server, "created", "created_at"),
-        "project_id": _get(server, "tenant_id", "project_id"),
+        "id": _text(_get(server, "id")),
+        "name": _text(_get(server, "name")),
+        "status": _text(_get(server, "status")),
+        "task_state": _text(_get(server, "OS-EXT-STS:task_state", "task_state")),
+        "vm_state": _text(_get(server, "OS-EXT-STS:vm_state", "vm_state")),
+        "host": _text(_get(server, "OS-EXT-SRV-ATTR:host", "compute_host", "host")),
+        "node": _text(_get(server, "OS-EXT-SRV-ATTR:hypervisor_hostname", "hypervisor_hostname")),
+        "created": _text(_get(server, "created", "created_at")),
+        "project_id": _text(_get(server, "tenant_id", "project_id")),
         "fault": {
-            "message": fault.get("message"),
-            "code": fault.get("code"),
-            "created": fault.get("created"),
-            "details": fault.get("details"),
+            "message": _text(fault.get("message")),
+            "code": code if isinstance(code, int) and not isinstance(code, bool) else None,
+            "created": _text(fault.get("created")),
+            "details": _text(fault.get("details")),
         } if fault else None,
     }
 
@@ -95,31 +111,36 @@ def normalize_server(server):
 def normalize_action(action):
     """An instance action (API dict or SDK object) with its events, oldest event first."""
     events = []
-    for ev in _get(action, "events", default=[]) or []:
+    raw_events = _get(action, "events", default=[]) if not isinstance(action, (str, bytes, int, float)) else []
+    for ev in raw_events if isinstance(raw_events, (list, tuple)) else []:
+        if isinstance(ev, (str, bytes, int, float, bool, list, tuple)) or ev is None:
+            continue
         events.append({
-            "event": _get(ev, "event"),
-            "start_time": _get(ev, "start_time"),
-            "finish_time": _get(ev, "finish_time"),
-            "result": _get(ev, "result"),
-            "host": _get(ev, "host"),
-            "host_id": _get(ev, "hostId", "host_id"),
-            "traceback": _get(ev, "traceback"),
-            "details": _get(ev, "details"),
+            "event": _text(_get(ev, "event")),
+            "start_time": _text(_get(ev, "start_time")),
+            "finish_time": _text(_get(ev, "finish_time")),
+            "result": _text(_get(ev, "result")),
+            "host": _text(_get(ev, "host")),
+            "host_id": _text(_get(ev, "hostId", "host_id")),
+            "traceback": novalog._traceback_text(_get(ev, "traceback")),
+            "details": _text(_get(ev, "details")),
         })
     events.sort(key=lambda e: e["start_time"] or "")
+    if isinstance(action, (str, bytes, int, float, bool, list, tuple)):
+        action = {}
     return {
-        "action": _get(action, "action"),
-        "request_id": _get(action, "request_id", "id"),
-        "start_time": _get(action, "start_time"),
-        "user_id": _get(action, "user_id"),
-        "project_id": _get(action, "project_id"),
-        "message": _get(action, "message"),
+        "action": _text(_get(action, "action")),
+        "request_id": _text(_get(action, "request_id", "id")),
+        "start_time": _text(_get(action, "start_time")),
+        "user_id": _text(_get(action, "user_id")),
+        "project_id": _text(_get(action, "project_id")),
+        "message": _text(_get(action, "message")),
         "events": events,
     }
 
 
 def _as_record(rec):
-    return rec if isinstance(rec, novalog.Record) else novalog.Record.from_dict(rec)
+    return rec if isinstance(rec, novalog.Record) else novalog.Record.from_dict(rec if isinstance(rec, dict) else {})
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,8 +177,9 @@ def _pass_merge_results(pss, ev):
             elif entry["end"] is None:
                 entry["end"] = len(item["hosts"])
     if ordered:
-        # the results list every filter that ran, in order; keep any other seen before it
-        pss["filters"] = [f for f in pss["filters"] if f["filter"] in by_name] + ordered
+        # the results list every filter that ran in this pass, in order: a filter seen before
+        # but not listed ran in another pass (an excerpt that starts mid-pass)
+        pss["filters"] = ordered
     if ev.get("filter"):
         pss["emptied_by"] = ev["filter"]
     if ev.get("form") == "hosts":
@@ -235,12 +257,21 @@ def attempts_from_records(records, instance_uuid=None):
             current["instances"] = ev["instances"]
             passes.append(current)
         elif kind == "hosts_start":
-            if current is None or current["starting_hosts"] is not None:
+            # "Starting with N host(s)" opens a filtering run: a new pass unless the one just
+            # opened by "Starting to schedule" has not filtered yet
+            if current is None or current["starting_hosts"] is not None or current["filters"] or \
+                    current["removed_all"] or current["selected"] or current["weighed"] is not None:
                 current = _new_pass(rec.time)
                 passes.append(current)
             current["starting_hosts"] = ev["count"]
         elif kind == "filter_returned":
-            if current is None:
+            if current is None or current["removed_all"] or current["selected"] or \
+                    current["weighed"] is not None or \
+                    any(f["filter"] == ev["filter"] for f in current["filters"][:-1]) or \
+                    (current["filters"] and current["filters"][-1]["filter"] == ev["filter"]
+                     and current["filters"][-1]["end"] != ev["count"]):
+                # a filter that already ran, or a pass that already ended: a new pass whose
+                # "Starting with" line is not in the excerpt
                 current = _new_pass(rec.time)
                 passes.append(current)
             if not (current["filters"] and current["filters"][-1]["filter"] == ev["filter"]
@@ -262,9 +293,15 @@ def attempts_from_records(records, instance_uuid=None):
             current["weighed"] = ev["hosts"]
         elif kind == "scheduler_selected" and current is not None:
             current["selected"] = [ev["host"], ev["node"]]
-        elif kind == "not_enough_hosts" and current is not None:
+        elif kind == "not_enough_hosts":
+            if current is None:
+                current = _new_pass(rec.time)
+                passes.append(current)
             current["not_enough_hosts"] = {"available": ev["available"], "requested": ev["requested"]}
-        elif kind == "claim_failed" and current is not None:
+        elif kind == "claim_failed":
+            if current is None:
+                current = _new_pass(rec.time)
+                passes.append(current)
             current["claim_failed"] = True
         elif kind == "conductor_selected":
             att = new_attempt(ev["host"], ev["node"], rec.time, "log")
@@ -561,8 +598,9 @@ def build_history(server, actions=None, records=None, log_stats=None, logs_given
             "log_text) would add the compute error of every attempt, the alternates, and for a NoValidHost which "
             "filter removed which hosts or that placement returned no candidates.")
     elif not records:
+        ids = ", ".join(a["request_id"] for a in acts if a["request_id"]) or "none"
         notes.append("The logs given hold no line of this server's requests (%s): wrong hosts or files, "
-                     "rotated logs, or another request id." % ", ".join(a["request_id"] for a in acts) or "none")
+                     "rotated logs, or another request id." % ids)
     elif focus and focus["log_records"] and not any(
             a.get("source", "").startswith("log") for a in focus["attempts"]) and \
             not focus.get("failed_scheduling") and focus["outcome"] != "no_valid_host_placement":
@@ -664,6 +702,9 @@ def summarize(history):
             why = "no host passed the filters (the logs would say which filter)"
         else:
             why = (history.get("fault") or {}).get("message") or req.get("final_error") or "no valid host"
+        last_err = _last_attempt_error(atts)
+        if last_err:
+            why += "; last error on %s: %s" % (last_err[0] or "?", last_err[1])
         return "%s failed%s: NoValidHost: %s" % (head, before, why)
     if outcome == "build_aborted":
         last = atts[-1] if atts else {}
@@ -673,8 +714,19 @@ def summarize(history):
         return "%s succeeded after %s" % (head, tried)
     if outcome == "in_progress":
         return "%s is in progress: %s so far" % (head, tried)
-    err = (history.get("fault") or {}).get("message") or req.get("final_error") or "unknown error"
+    err = (history.get("fault") or {}).get("message") or req.get("final_error")
+    if not err:
+        last_err = _last_attempt_error(atts)
+        err = "error on %s: %s" % (last_err[0] or "?", last_err[1]) if last_err else "unknown error"
     return "%s %s after %s: %s" % (head, "failed" if outcome == "error" else outcome, tried, err)
+
+
+def _last_attempt_error(attempts):
+    """(host, error) of the last attempt whose compute error is known, else None."""
+    for att in reversed(attempts or []):
+        if att.get("error"):
+            return att.get("host"), att["error"]
+    return None
 
 
 def text_table(header, rows, max_width=70):
@@ -756,6 +808,13 @@ def attempts_from_log(records, instance_uuid=None, request_id=None):
         recs = [r for r in recs if r.request_id == request_id or r.global_request_id == request_id]
     groups = group_records(recs, [request_id] if request_id else [], instance_uuid) if instance_uuid or request_id \
         else _all_groups(recs)
+    if instance_uuid and not request_id and None not in groups:
+        # scheduling lines pasted without their context bracket: no request id to group by;
+        # kept when they name the instance, or when no line of the text has a request id
+        loose = [r for r in recs if not r.request_id and novalog.classify(r) is not None]
+        if loose and (not any(r.request_id for r in recs) or
+                      any(r.instance == instance_uuid or instance_uuid in r.message for r in loose)):
+            groups[None] = loose
     out = []
     for rid, group in groups.items():
         part = attempts_from_records(group, instance_uuid=instance_uuid)
@@ -766,8 +825,15 @@ def attempts_from_log(records, instance_uuid=None, request_id=None):
 
 
 def _all_groups(recs):
+    """{request_id: records}; records without a request id (pasted without their context
+    bracket) form one group under None, kept when they hold scheduling events."""
     groups = {}
+    loose = []
     for rec in recs:
         if rec.request_id:
             groups.setdefault(rec.request_id, []).append(rec)
+        elif novalog.classify(rec) is not None:
+            loose.append(rec)
+    if loose:
+        groups[None] = loose
     return groups

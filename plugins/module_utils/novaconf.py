@@ -65,6 +65,10 @@ def _unquote(value):
     return value
 
 
+# "key = value" / "key=value" / "key: value": the separator with the blanks around it
+_ASSIGN = re.compile(r"^[^\s=:#;\[][^=:]*?([ \t]*)([=:])([ \t]*)")
+
+
 class _Entry:
     """One assignment: its first line index, its number of lines, section, key and value."""
 
@@ -135,6 +139,36 @@ class NovaConf:
         entries = self._scan()[0]
         return [e.value for e in entries if e.section == section and e.key == option]
 
+    def names(self):
+        """``[(section, option, line_number)]`` of every active option line, as in the file
+        (line numbers from 1; options before any section header have section None)."""
+        return [(e.section, e.key, e.start + 1) for e in self._scan()[0]]
+
+    def _style(self, line_index=None, section=None):
+        """The separator to write: the one of line ``line_index`` when it is an option line,
+        else the one most option lines of ``section`` use, else of the whole file (``" = "``
+        on a tie or an empty file)."""
+        def sep_of(raw):
+            m = _ASSIGN.match(raw)
+            return "%s%s%s" % (m.group(1), m.group(2), m.group(3)) if m else None
+        if line_index is not None:
+            own = sep_of(self.lines[line_index])
+            if own:
+                return own
+        entries = self._scan()[0]
+        for scope in ([e for e in entries if e.section == section], entries):
+            counts = {}
+            for e in scope:
+                sep = sep_of(self.lines[e.start])
+                if sep:
+                    counts[sep] = counts.get(sep, 0) + 1
+            if counts:
+                best = max(counts.values())
+                if counts.get(" = ") == best:
+                    return " = "
+                return sorted(k for k, v in counts.items() if v == best)[0]
+        return " = "
+
     def sections(self):
         blocks = self._scan()[1]
         out = []
@@ -172,7 +206,8 @@ class NovaConf:
         if [e.value for e in found] == values and all(e.count == 1 for e in found):
             return False
         nl = self._newline()
-        new_lines = ["%s = %s%s" % (option, quote_value(v), nl) for v in values]
+        sep = self._style(found[0].start if found else None, section)
+        new_lines = ["%s%s%s%s" % (option, sep, quote_value(v), nl) for v in values]
         if found:
             first = found[0]
             # Replace the first occurrence in place; drop the other occurrences (bottom-up so

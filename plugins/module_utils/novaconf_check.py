@@ -66,8 +66,10 @@ def load(file_set):
             msg = str(exc)
             if " is not valid: " in msg:
                 msg = msg.split(" is not valid: ", 1)[-1]
-            err = {"section": gname, "option": name, "message": msg}
-            if err not in out["errors"]:
+            err = {"section": gname, "option": name, "message": msg,
+                   "aliases": [[d.group or gname, d.name or name] for d in (opt.deprecated_opts or [])]}
+            if not any(e["section"] == gname and e["option"] == name and e["message"] == msg
+                       for e in out["errors"]):
                 out["errors"].append(err)
 
 # The candidate alone (what services loading only nova.conf see: a value overridden by a later
@@ -102,6 +104,98 @@ for section, option in managed:
     except Exception:
         pass
 
+names_req = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
+if names_req is not None:
+    # Every option name of the file, checked against the options of Nova's own generator
+    # namespaces (what oslo-config-validator does, with Nova's list): unknown names and
+    # deprecated names are reported with their section and line, never refused here.
+    import os
+    ns = names_req.get("namespaces")
+    source = "validator_namespaces"
+    if not ns:
+        ns, source = None, None
+        base = os.path.dirname(os.path.abspath(nova.__file__))
+        for cand in (os.path.join(base, "..", "etc", "nova", "nova-config-generator.conf"),
+                     os.path.join(sys.prefix, "etc", "nova", "nova-config-generator.conf"),
+                     "/usr/local/etc/nova/nova-config-generator.conf",
+                     "/etc/nova/nova-config-generator.conf",
+                     "/usr/share/nova/nova-config-generator.conf"):
+            try:
+                with open(cand) as handle:
+                    found = [ln.split("=", 1)[1].strip() for ln in handle
+                             if ln.split("=", 1)[0].strip() == "namespace" and "=" in ln]
+            except OSError:
+                continue
+            if found:
+                ns, source = found, os.path.normpath(cand)
+                break
+        if not ns:
+            ns, source = names_req.get("fallback") or [], "built-in copy of nova's nova-config-generator.conf"
+    try:
+        from importlib.metadata import entry_points
+        try:
+            installed = {e.name for e in entry_points(group="oslo.config.opts")}
+        except TypeError:
+            installed = {e.name for e in entry_points().get("oslo.config.opts", [])}
+    except Exception:
+        installed = set(ns)
+    out["namespaces"] = [n for n in ns if n in installed]
+    out["namespaces_missing"] = [n for n in ns if n not in installed]
+    out["namespaces_source"] = source
+    known = set()
+    renamed = {}
+    def learn(gname, opt):
+        known.add((gname, opt.dest))
+        known.add((gname, opt.name))
+        for d in getattr(opt, "deprecated_opts", None) or []:
+            key = (d.group or gname, d.name or opt.name)
+            if key not in known:
+                renamed[key] = (gname, opt.dest)
+    try:
+        from oslo_config import generator
+        for _ns, groups in generator._list_opts(out["namespaces"]):
+            for group, opts in groups:
+                gname = "DEFAULT" if group is None else (group if isinstance(group, str) else group.name)
+                for opt in opts:
+                    learn(gname, opt)
+    except Exception as exc:
+        out["names_error"] = "cannot list the options of %s: %s" % (", ".join(out["namespaces"]), exc)
+    for gname, name, opt in all_opts():
+        learn(gname, opt)
+    # Options registered at run time, not listed by any namespace: the keystoneauth plugin
+    # named by a section's auth_type ([keystone_authtoken], [neutron], [placement], ...), and
+    # the oslo.privsep options of a privsep context's own section ([privsep_osbrick],
+    # [vif_plug_ovs_privileged], ...).
+    for section, plugin in (names_req.get("auth_types") or {}).items():
+        try:
+            from keystoneauth1 import loading as ks_loading
+            for opt in ks_loading.get_auth_plugin_conf_options(plugin):
+                learn(section, opt)
+            for opt in ks_loading.get_auth_common_conf_options() + ks_loading.get_session_conf_options():
+                learn(section, opt)
+        except Exception:
+            pass
+    try:
+        from oslo_privsep import priv_context
+        privsep_opts = list(priv_context.OPTS)
+    except Exception:
+        privsep_opts = []
+    for section in {n[0] for n in names_req.get("names", [])}:
+        if section.startswith("privsep") or section.endswith("_privileged"):
+            for opt in privsep_opts:
+                learn(section, opt)
+    unknown = []
+    for section, option, line in names_req.get("names", []):
+        if (section, option) in known:
+            continue
+        if (section, option) in renamed:
+            new_group, new_name = renamed[(section, option)]
+            unknown.append({"section": section, "option": option, "line": line,
+                            "renamed": "[%s] %s" % (new_group, new_name)})
+        else:
+            unknown.append({"section": section, "option": option, "line": line})
+    out["unknown_names"] = unknown
+
 if want_filters:
     try:
         from nova.scheduler import filters as nova_filters
@@ -115,16 +209,57 @@ if want_filters:
 done()
 '''
 
-DEFAULT_VALIDATOR_NAMESPACES = (
-    "nova.conf", "oslo.log", "oslo.messaging", "oslo.concurrency", "oslo.policy",
-    "oslo.middleware", "keystonemiddleware.auth_token", "osprofiler", "oslo.reports",
+# Nova's own option namespaces, as its etc/nova/nova-config-generator.conf lists them (openstack/
+# nova master, read 2026-12), used when that file is not installed on the host (wheels and
+# distribution packages do not ship it); plus the two libraries whose options nova services
+# read at run time without listing them there: os_vif (nova-compute plugs VIFs with it) and
+# oslo.limit (unified limits). Namespaces not installed on the host are left out.
+NOVA_GENERATOR_NAMESPACES = (
+    "nova.conf", "oslo.log", "oslo.messaging", "oslo.policy", "oslo.privsep",
+    "oslo.service.periodic_task", "oslo.service.service", "oslo.middleware", "oslo.concurrency",
+    "keystonemiddleware.auth_token", "osprofiler", "os_vif", "oslo.limit",
 )
+# kept for imports of 0.1.0
+DEFAULT_VALIDATOR_NAMESPACES = NOVA_GENERATOR_NAMESPACES
 
 
-def loader_argv(python, files, managed, want_filters):
-    """The command that runs LOADER with ``python`` over ``files`` (candidate first)."""
-    return [python, "-c", LOADER, json.dumps(list(files)),
+def loader_argv(python, files, managed, want_filters, names=None, namespaces=None, auth_types=None):
+    """The command that runs LOADER with ``python`` over ``files`` (candidate first).
+
+    ``names``: ``[(section, option, line)]`` of the user's file to check against Nova's option
+    namespaces (``namespaces``, default: Nova's generator list found on the host)."""
+    argv = [python, "-c", LOADER, json.dumps(list(files)),
             json.dumps([list(m) for m in managed]), "1" if want_filters else "0"]
+    if names is not None:
+        argv.append(json.dumps({"names": [list(n) for n in names], "namespaces": list(namespaces or []),
+                                "fallback": list(NOVA_GENERATOR_NAMESPACES), "auth_types": auth_types or {}}))
+    return argv
+
+
+def name_warnings(report, path, retired):
+    """Warnings for the option names of the file Nova does not read (``report['unknown_names']``).
+
+    ``retired`` is releases.RETIRED_OPTIONS. Names are given as they stand in the file, with
+    their line; Nova ignores such options, so they never refuse an edit."""
+    version = report.get("nova_version") or ""
+    out = []
+    unknown = report.get("unknown_names") or []
+    for item in unknown:
+        where = "%s line %s: [%s] %s" % (path, item.get("line"), item["section"], item["option"])
+        if item.get("renamed"):
+            out.append("%s is a deprecated name; nova %s reads it as %s (rename it before that name is removed)"
+                       % (where, version, item["renamed"]))
+            continue
+        record = retired.get("%s.%s" % (item["section"], item["option"])) or \
+            retired.get("*.%s" % item["option"])
+        if record:
+            out.append("%s is not read by nova %s (%s%s); nova ignores it"
+                       % (where, version, "removed in %s" % record["removed_in"] if record.get("removed_in")
+                          else "retired", "; %s" % record["hint"] if record.get("hint") else ""))
+        else:
+            out.append("%s is not an option of nova %s or of the libraries it loads; nova ignores it"
+                       % (where, version))
+    return out
 
 
 def parse_loader_output(stdout):
@@ -136,27 +271,44 @@ def parse_loader_output(stdout):
     raise ValueError("no report from nova's option loader")
 
 
-def loader_problems(report, labels):
+def loader_problems(report, labels, candidate=None, path=None, locate=None):
     """Turn a LOADER report into a list of messages (empty: the file is fine for Nova).
 
-    ``labels`` maps ``section.option`` to the name the user knows (a role variable).
+    ``labels`` maps ``section.option`` to the name the user knows (a role variable). The name
+    of the temporary ``candidate`` file is replaced by the user's ``path`` in every message.
+    ``locate(section, option, aliases)`` returns ``(section, option, line)`` of the entry as it
+    stands in the user's file (a deprecated name, another section), or None.
     """
     problems = []
     if report.get("fatal"):
-        return [report["fatal"]]
+        fatal = report["fatal"]
+        if candidate and path:
+            fatal = fatal.replace(candidate, path)
+        return [fatal]
+    version = report.get("nova_version") or ""
     for section, option in report.get("unknown", []):
         key = "%s.%s" % (section, option)
         problems.append("%s: [%s] %s is not an option of the installed nova %s"
-                        % (labels.get(key, key), section, option, report.get("nova_version") or ""))
-    for key, new in sorted(report.get("renamed", {}).items()):
-        section, option = key.split(".", 1)
-        problems.append("%s: [%s] %s is a deprecated name; nova %s calls it %s"
-                        % (labels.get(key, key), section, option, report.get("nova_version") or "", new))
+                        % (labels.get(key, key), section, option, version))
     for err in report.get("errors", []):
         key = "%s.%s" % (err["section"], err["option"])
-        problems.append("%s: nova rejects the value of [%s] %s: %s"
-                        % (labels.get(key, key), err["section"], err["option"], err["message"]))
+        where = "[%s] %s" % (err["section"], err["option"])
+        found = locate(err["section"], err["option"], err.get("aliases") or []) if locate else None
+        if found:
+            where = "[%s] %s (%s line %s)" % (found[0], found[1], path or "the file", found[2])
+            key = key if key in labels else "%s.%s" % (found[0], found[1])
+        problems.append("%s: nova rejects the value of %s: %s" % (labels.get(key, where), where, err["message"]))
     return problems
+
+
+def loader_warnings(report, labels):
+    """Warnings of a LOADER report for the managed options: deprecated names Nova still reads."""
+    out = []
+    for key, new in sorted(report.get("renamed", {}).items()):
+        section, option = key.split(".", 1)
+        out.append("%s: [%s] %s is a deprecated name; nova %s reads it as %s"
+                   % (labels.get(key, key), section, option, report.get("nova_version") or "", new))
+    return out
 
 
 def filter_problems(report, removed_filters, label, removed_upstream="warn"):

@@ -40,20 +40,72 @@ _LEVEL_ALT = "|".join(LEVELS)
 # 2026-11-21 14:20:46.123 [pid] LEVEL logger rest
 _OSLO_HEAD = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<clock>\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)(?:[.,]\d+)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})? +(?:(?P<pid>\d+) +)?(?P<level>" + _LEVEL_ALT + r") +"
+    r"(?:Z|[+-]\d{2}:?\d{2})? +(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +"
     r"(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
 # devstack under journald: LEVEL logger rest (no timestamp of its own)
 _BARE_HEAD = re.compile(r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
-_MONTHS = {m: "%02d" % (i + 1) for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))}
+# no timestamp at all (pasted without it, or cut): [pid] LEVEL logger [context] message
+_NOTIME_HEAD = re.compile(r" *(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)"
+                          r" +(?P<rest>\[.*)")
+# grep -n / grep -r / grep -A prefixes: "12345:", "file:", "file:12345:", "file-12345-" before a timestamp
+_GREP = re.compile(r"(?P<prefix>\S*?[:-])(?=\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\S{1,12} +\d{1,2} \d{2}:\d{2}:\d{2} )")
+# Abbreviated month names journald/syslog print (strftime %b of the LC_TIME locale), as glibc's
+# localedata (LC_TIME abmon) spells them; matched case-insensitively without a final dot. A
+# name not in the table is tried by its first three letters, then by the number in it
+# ("12月", "12월"); any other word is accepted as an unknown month ("00") when the rest of
+# the line has journald's shape.
+_MONTH_NAMES = (
+    "jan feb mar apr may jun jul aug sep oct nov dec",                      # C, en_*
+    "january february march april may june july august september october november december",
+    "jan feb mär apr mai jun jul aug sep okt nov dez",                      # de_DE
+    "janv févr mars avril mai juin juil août sept oct nov déc",             # fr_FR
+    "ene feb mar abr may jun jul ago sep oct nov dic",                      # es_ES
+    "gen feb mar apr mag giu lug ago set ott nov dic",                      # it_IT
+    "jan fev mar abr mai jun jul ago set out nov dez",                      # pt_BR, pt_PT
+    "jan feb mrt apr mei jun jul aug sep okt nov dec",                      # nl_NL
+    "jan feb mar apr maj jun jul aug sep okt nov dec",                      # sv_SE, da_DK
+    "jan feb mar apr mai jun jul aug sep okt nov des",                      # nb_NO
+    "sty lut mar kwi maj cze lip sie wrz paź lis gru",                      # pl_PL
+    "led úno bře dub kvě čen čec srp zář říj lis pro",                      # cs_CZ
+    "oca şub mar nis may haz tem ağu eyl eki kas ara",                      # tr_TR
+    "ian feb mar apr mai iun iul aug sep oct noi dec",                      # ro_RO
+    "jan febr márc ápr máj jún júl aug szept okt nov dec",                  # hu_HU
+    "tammi helmi maalis huhti touko kesä heinä elo syys loka marras joulu",  # fi_FI
+    "янв фев мар апр мая июн июл авг сен окт ноя дек",                      # ru_RU
+    "янв фев мар апр май июн июл авг сен окт ноя дек",                      # ru_RU (nominative)
+    "січ лют бер кві тра чер лип сер вер жов лис гру",                      # uk_UA
+    "ιαν φεβ μάρ απρ μάι ιούν ιούλ αύγ σεπ οκτ νοέ δεκ",                    # el_GR
+)
+_MONTHS = {}
+for _names in _MONTH_NAMES:
+    for _i, _name in enumerate(_names.split()):
+        _MONTHS.setdefault(_name, "%02d" % (_i + 1))
+del _names, _i, _name
+_DIGITS = re.compile(r"\d{1,2}")
+
+
+def month_number(name):
+    """'01'..'12' for a month name or abbreviation of any locale in the table, else '00'."""
+    key = name.casefold().rstrip(".")
+    found = _MONTHS.get(key) or _MONTHS.get(key[:3])
+    if found:
+        return found
+    m = _DIGITS.search(key)
+    if m and 1 <= int(m.group(0)) <= 12:
+        return "%02d" % int(m.group(0))
+    return "00"
+
+
 _JOURNAL = re.compile(
-    r"(?:(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2}) "
+    r"(?:(?P<mon>[^\s\d][^\s]{0,11}|\d{1,2}[^\s\d]{1,2}) +(?P<day>\d{1,2}) "
     r"(?P<jclock>\d{2}:\d{2}:\d{2}(?:\.\d+)?)"
     r"|(?P<jdate>\d{4}-\d{2}-\d{2})T(?P<jiclock>\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?:Z|[+-]\d{2}:?\d{2})?)"
     r" (?P<host>\S+) (?P<ident>[^\s\[:]+)(?:\[(?P<jpid>\d+)\])?: ?")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _INSTANCE_TAG = re.compile(r"\[instance: (?P<uuid>[0-9a-fA-F-]{36})\] ?")
 _DEBUG_SUFFIX = re.compile(r" (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
+# Havana..Liberty devstack: "message from (pid=11395) get_filtered_objects /opt/stack/nova/nova/filters.py:129"
+_OLD_DEVSTACK_SUFFIX = re.compile(r" from \(pid=(?P<pid>\d+)\) (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
 _DEVSTACK_SUFFIX = re.compile(r" ?\{\{\(pid=(?P<pid>\d+)\) (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)\}\}$")
 _REQ = re.compile(r"^req-[0-9a-fA-F-]{36}$")
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -86,12 +138,36 @@ class ParseStats:
         return self
 
 
+def _text(value):
+    """str(value) that never raises and never builds a huge string (numbers of any size)."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:   # pylint: disable=broad-except  # str() of odd values (int limit, recursion)
+        return "<%s>" % type(value).__name__
+    return text
+
+
+def _traceback_text(value):
+    """A traceback field as text: a string, a list of lines, or None for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_text(x).rstrip("\n") for x in value) or None
+    return None
+
+
+def _str_or_none(value):
+    return value if isinstance(value, str) and value else None
+
+
 class Record:
     """One log record (a line plus the lines continuing it)."""
 
     __slots__ = ("time", "pid", "level", "logger", "global_request_id", "request_id", "user", "project",
                  "instance", "message", "traceback", "func", "source", "host", "service", "origin", "line",
-                 "_extra", "_tb", "_debug_suffix")
+                 "_extra", "_tb", "_debug_suffix", "_open")
 
     def __init__(self, time=None, pid=None, level=None, logger=None, global_request_id=None, request_id=None,
                  user=None, project=None, instance=None, message="", traceback=None, func=None, source=None,
@@ -116,16 +192,31 @@ class Record:
         self._extra = None
         self._tb = None
         self._debug_suffix = False
+        self._open = None
 
     def to_dict(self):
         return {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
 
     @classmethod
     def from_dict(cls, data):
+        """A record from its dict (``to_dict``, or a user's); fields of the wrong type are
+        dropped (text fields must be strings, ``pid``/``line`` integers), never raised on."""
         rec = cls()
+        if not isinstance(data, dict):
+            return rec
         for name in cls.__slots__:
-            if not name.startswith("_") and name in data:
-                setattr(rec, name, data[name])
+            if name.startswith("_") or name not in data:
+                continue
+            value = data[name]
+            if name in ("pid", "line"):
+                value = value if isinstance(value, int) and not isinstance(value, bool) else None
+            elif name == "message":
+                value = value if isinstance(value, str) else ("" if value is None else _text(value))
+            elif name == "traceback":
+                value = _traceback_text(value)
+            elif not isinstance(value, str):
+                value = None
+            setattr(rec, name, value)
         return rec
 
     def __repr__(self):
@@ -142,7 +233,19 @@ class Record:
             self._tb = []
         self._tb.append(text)
 
+    def _reopen(self, text):
+        """The next physical line of a context bracket that a terminal wrapped."""
+        joined = self._open + text
+        if "]" in joined or len(joined) > 4096:
+            self._open = None
+            self.message = ""
+            _parse_context(self, joined)
+        else:
+            self._open = joined
+            self.message = joined
+
     def _finish(self):
+        self._open = None
         if self._extra:
             self.message = "\n".join([self.message] + self._extra)
             self._extra = None
@@ -163,8 +266,13 @@ def _split_suffix_of(text):
         m = _DEVSTACK_SUFFIX.search(text)
         if m:
             return text[:m.start()], m.group("func"), "%s:%s" % (m.group("path"), m.group("line")), \
-                int(m.group("pid"))
+                _int(m.group("pid"))
         return None
+    if " from (pid=" in text:
+        m = _OLD_DEVSTACK_SUFFIX.search(text)
+        if m:
+            return text[:m.start()], m.group("func"), "%s:%s" % (m.group("path"), m.group("line")), \
+                _int(m.group("pid"))
     parts = text.rsplit(" ", 2)
     if len(parts) == 3:
         path, sep, line = parts[2].rpartition(":")
@@ -195,7 +303,9 @@ def _parse_context(rec, rest):
     if rest.startswith("[") and not rest.startswith("[instance: "):
         end = rest.find("]")
         if end < 0:
+            # cut inside the bracket (a terminal's hard wrap): the next line completes it
             rec.message = rest
+            rec._open = rest
             return True
         ctx = rest[1:end].split()
         rest = rest[end + 1:]
@@ -232,13 +342,13 @@ def _parse_context(rec, rest):
 
 def _journal_prefix(line):
     """(time, host, ident, pid, rest) for a journald/syslog line, else None."""
-    if not line or not (line[0].isupper() or line[0].isdigit()):
+    if not line or line[0] in " \t{[":
         return None
     m = _JOURNAL.match(line)
     if not m:
         return None
     if m.group("mon"):
-        time = "%s-%02d %s" % (_MONTHS[m.group("mon")], int(m.group("day")), m.group("jclock"))
+        time = "%s-%02d %s" % (month_number(m.group("mon")), int(m.group("day")), m.group("jclock"))
     else:
         time = "%s %s" % (m.group("jdate"), m.group("jiclock"))
     pid = m.group("jpid")
@@ -246,52 +356,59 @@ def _journal_prefix(line):
 
 
 def _json_record(line, stats):
+    """A record from one line of oslo.log's JSONFormatter; fields of unexpected types are
+    dropped or turned to text, never raised on."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         stats.json_errors += 1
         return None
     if not isinstance(data, dict) or "message" not in data:
         stats.json_errors += 1
         return None
-    ctx = data.get("context") or {}
-    extra = data.get("extra") or {}
-    rec = Record(level=data.get("levelname"), logger=data.get("name"), message=str(data.get("message", "")))
+    ctx = data.get("context")
+    ctx = ctx if isinstance(ctx, dict) else {}
+    extra = data.get("extra")
+    extra = extra if isinstance(extra, dict) else {}
+    message = data.get("message")
+    rec = Record(level=_str_or_none(data.get("levelname")), logger=_str_or_none(data.get("name")),
+                 message="" if message is None else _text(message))
     asctime = data.get("asctime")
     if isinstance(asctime, str):
         msecs = data.get("msecs")
         time = asctime.replace(",", ".")
-        if "." not in time[11:] and isinstance(msecs, (int, float)):
+        if "." not in time[11:] and isinstance(msecs, (int, float)) and not isinstance(msecs, bool) and \
+                0 <= msecs < 1000:
             time = "%s.%03d" % (time, int(msecs))
         rec.time = time
     pid = data.get("process")
-    rec.pid = pid if isinstance(pid, int) else None
-    if isinstance(ctx, dict):
-        rec.request_id = ctx.get("request_id") or None
-        rec.global_request_id = ctx.get("global_request_id") or None
-        rec.user = ctx.get("user") or ctx.get("user_id") or None
-        rec.project = ctx.get("project_id") or ctx.get("project") or ctx.get("tenant") or None
-    inst = extra.get("instance_uuid") if isinstance(extra, dict) else None
-    if not inst and isinstance(extra, dict):
+    rec.pid = pid if isinstance(pid, int) and not isinstance(pid, bool) else None
+    rec.request_id = _str_or_none(ctx.get("request_id"))
+    rec.global_request_id = _str_or_none(ctx.get("global_request_id"))
+    rec.user = _str_or_none(ctx.get("user")) or _str_or_none(ctx.get("user_id"))
+    rec.project = _str_or_none(ctx.get("project_id")) or _str_or_none(ctx.get("project")) or \
+        _str_or_none(ctx.get("tenant"))
+    inst = _str_or_none(extra.get("instance_uuid"))
+    if not inst:
         tag = extra.get("instance")
         if isinstance(tag, str):
             m = UUID_RE.search(tag)
             inst = m.group(0) if m else None
         elif isinstance(tag, dict):
-            inst = tag.get("uuid")
-    if not inst and isinstance(ctx, dict):
-        inst = ctx.get("instance_uuid") or ctx.get("resource_uuid")
-    rec.instance = inst or None
-    tb = data.get("traceback")
-    if tb:
-        rec.traceback = tb if isinstance(tb, str) else "\n".join(str(x) for x in tb)
+            inst = _str_or_none(tag.get("uuid"))
+    if not inst:
+        inst = _str_or_none(ctx.get("instance_uuid")) or _str_or_none(ctx.get("resource_uuid"))
+    rec.instance = inst
+    rec.traceback = _traceback_text(data.get("traceback"))
     summary = data.get("error_summary")
-    if summary and summary not in rec.message:
+    if isinstance(summary, str) and summary and summary not in rec.message:
         rec.message = "%s: %s" % (rec.message, summary)
-    if data.get("funcname") and data.get("pathname"):
-        rec.func = data.get("funcname")
-        rec.source = "%s:%s" % (data.get("pathname"), data.get("lineno"))
-    rec.host = data.get("hostname")
+    func, path = _str_or_none(data.get("funcname")), _str_or_none(data.get("pathname"))
+    if func and path:
+        lineno = data.get("lineno")
+        rec.func = func
+        rec.source = "%s:%s" % (path, lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else "?")
+    rec.host = _str_or_none(data.get("hostname"))
     return rec
 
 
@@ -314,6 +431,40 @@ def _head(line):
     return journal, body, None, None
 
 
+def _grep_stripper(prefix):
+    """A regex removing the same kind of grep prefix from the lines after (context lines too)."""
+    m = re.match(r"^(?P<file>.*?)(?:[:-](?P<num>\d+))?[:-]$", prefix)
+    name = m.group("file") if m else ""
+    if name.isdigit() and not (m and m.group("num")):
+        return re.compile(r"\d+[:-]")                       # grep -n: "12345:" / "12345-"
+    if m and m.group("num"):
+        return re.compile(re.escape(name) + r"[:-]\d+[:-]")  # grep -rn: "file:12:" / "file-12-"
+    return re.compile(re.escape(name) + r"[:-]")             # grep -r: "file:" / "file-"
+
+
+def _event_start(text, loose=False):
+    """True when ``text`` begins with one of Nova's scheduling messages (a pasted bare message);
+    ``loose``: its literal beginning is enough (the rest may be wrapped onto the next lines)."""
+    if not text:
+        return False
+    for _kind, rx in _EV_FIRST.get(text[0], ()):
+        if rx.match(text):
+            return True
+    if loose:
+        for prefix in _EV_PREFIXES.get(text[0], ()):
+            if text.startswith(prefix) or (len(text) < len(prefix) and prefix.startswith(text) and len(text) > 8):
+                return True
+    return False
+
+
+def _int(text):
+    """int() that never raises (numbers of thousands of digits, odd types): None instead."""
+    try:
+        return int(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def iter_records(lines, match=None, stats=None, origin=None, year=None):
     """Yield :class:`Record` objects from an iterable of text lines (a file object works).
 
@@ -322,12 +473,18 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
     ``stats``: a :class:`ParseStats` to update. ``origin``: a label stored on each record
     (the file name). ``year``: for journald's year-less timestamps (kept as ``MM-DD ...`` if None).
     Never raises on bad lines: they are counted in ``stats.unparsed`` / ``stats.json_errors``.
+
+    Also read: ``grep -n``/``grep -r``/``grep -A`` prefixes (``12345:``, ``file:``,
+    ``file-12-``), lines without a timestamp (``[pid] LEVEL logger [context] message``), a bare
+    scheduling message pasted without its header, and a context bracket hard-wrapped by a
+    terminal over several lines (rejoined).
     """
     if stats is None:
         stats = ParseStats()
-    tokens = tuple(t for t in (match or ()) if t)
+    tokens = tuple(t for t in (match or ()) if isinstance(t, str) and t)
     current = None          # the record being built (yielded when the next one starts)
     skipping = False        # True while the lines continue a record we are not keeping
+    grep = None             # regex stripping the grep prefix seen on the lines so far
     lineno = 0
     for raw in lines:
         lineno += 1
@@ -335,90 +492,169 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
         stats.bytes += len(raw)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
-        line = raw.rstrip("\r\n")
+        try:
+            line = raw.rstrip("\r\n")
+        except AttributeError:      # not text at all
+            line = str(raw)
         if tokens and not (current is not None and not skipping):
-            # not continuing a kept record: only lines naming a wanted id can matter
-            hit = False
+            # not continuing a kept record: only lines naming a wanted id can matter (a wanted
+            # id that a terminal's wrap cut in two is not found on this path; parse without
+            # ``match`` for such text)
             for tok in tokens:
                 if tok in line:
-                    hit = True
                     break
-            if not hit:
+            else:
                 # either a continuation of a skipped record or a new unwanted record
                 stats.skipped += 1
                 skipping = True
                 continue
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
-        if line.startswith("{"):
+        try:
+            if "\x1b" in line:
+                line = _ANSI.sub("", line)
+            if line[:1] == "{":
+                journal = body = m = bare = None
+            else:
+                journal, body, m, bare = _head(line)
+            new_grep = None
+            if m is None and bare is None:
+                # the rare lines: JSON, continuations, and headers behind a grep prefix,
+                # an indentation, or without a timestamp
+                res = _read_other(line, journal, body, lineno, tokens, stats, origin, current, skipping, grep)
+                if res is None:
+                    continue
+                action, rec, new_grep = res
+                if new_grep is not None:
+                    grep = new_grep
+                if action == "head":
+                    # rec is (journal, oslo_match, bare_match) for "head"
+                    journal, m, bare = rec  # pylint: disable=unpacking-non-sequence
+                else:
+                    if action == "cont":
+                        continue
+                    if current is not None:
+                        yield current._finish()
+                        current = None
+                    skipping = action == "skip"
+                    if action == "yield":
+                        yield rec
+                    elif action == "new":
+                        current = rec
+                    continue
+            if m is not None:
+                rest = m.group("rest") or ""
+                level = m.group("level")
+                logger = m.group("logger")
+                pid = m.group("pid")
+                pid = int(pid) if pid else (journal[3] if journal else None)
+                time = "%s %s" % (m.group("date"), m.group("clock").replace(",", "."))
+            else:
+                rest = bare.group("rest") or ""
+                level = bare.group("level")
+                logger = bare.group("logger")
+                pid = bare.group("pid") if bare.re is _NOTIME_HEAD else None
+                pid = int(pid) if pid else (journal[3] if journal else None)
+                time = None
+            if current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
+                    not (rest.startswith("[") and not rest.startswith("[instance: ")) and \
+                    (pid is None or current.pid is None or pid == current.pid) and \
+                    (time is None or current.time == time):
+                # logging_exception_prefix: a traceback line of the current record
+                tag = _INSTANCE_TAG.match(rest)
+                current._add_traceback_line(rest[tag.end():] if tag else rest)
+                stats.continuations += 1
+                continue
             if current is not None:
                 yield current._finish()
                 current = None
-            rec = _json_record(line, stats)
-            skipping = False
-            if rec is None:
-                stats.unparsed += 1
-                continue
+            rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
+                         line=lineno)
+            if m is not None:
+                rec.time = time
+            elif journal:
+                rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else \
+                    "%s-%s" % (year, journal[0])
+            if journal:
+                rec.host = journal[1]
+                rec.service = journal[2]
+            _parse_context(rec, rest)
+            rec._debug_suffix = level == "DEBUG"
             if tokens and not _record_matches(rec, tokens):
                 skipping = True
                 stats.skipped += 1
                 continue
-            rec.origin = origin
-            rec.line = lineno
+            skipping = False
             stats.records += 1
-            yield rec
-            continue
-        journal, body, m, bare = _head(line)
-        if m is None and bare is None:
-            # a line without a header: continues the current record (message with newlines)
-            text = body if journal else line
-            if current is not None:
-                current._add_message_line(text)
-                stats.continuations += 1
-            elif skipping:
-                stats.skipped += 1
-            elif line.strip():
-                stats.unparsed += 1
-            continue
-        hm = m or bare
-        rest = hm.group("rest") or ""
-        level = hm.group("level")
-        logger = hm.group("logger")
-        pid = m.group("pid") if m else None
-        pid = int(pid) if pid else (journal[3] if journal else None)
-        time = "%s %s" % (m.group("date"), m.group("clock").replace(",", ".")) if m else None
-        has_ctx = rest.startswith("[") and not rest.startswith("[instance: ")
-        if not has_ctx and current is not None and level in ("ERROR", "TRACE") and current.logger == logger and \
-                (pid is None or current.pid is None or pid == current.pid) and \
-                (time is None or current.time == time):
-            # logging_exception_prefix: a traceback line of the current record
-            tag = _INSTANCE_TAG.match(rest)
-            current._add_traceback_line(rest[tag.end():] if tag else rest)
-            stats.continuations += 1
-            continue
-        if current is not None:
-            yield current._finish()
-            current = None
-        skipping = False
-        rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
-                     line=lineno)
-        if m:
-            rec.time = time
-        elif journal:
-            rec.time = journal[0] if (year is None or journal[0][4:5] == "-") else "%s-%s" % (year, journal[0])
-        if journal:
-            rec.host = journal[1]
-            rec.service = journal[2]
-        _parse_context(rec, rest)
-        rec._debug_suffix = level == "DEBUG"
-        if tokens and not _record_matches(rec, tokens):
-            skipping = True
-            stats.skipped += 1
-            continue
-        stats.records += 1
-        current = rec
+            current = rec
+        except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
+            stats.unparsed += 1
     if current is not None:
         yield current._finish()
+
+
+def _read_other(line, journal, body, lineno, tokens, stats, origin, current, skipping, grep):
+    """A line without a header of its own: None (consumed), or (action, value, grep) with action
+    ``cont`` (joined to ``current``), ``skip`` (a record not wanted), ``yield`` (a complete
+    record: JSON), ``new`` (a record later lines may continue), or ``head`` with value
+    ``(journal, oslo_match, bare_match)`` for a header found behind a grep prefix, an
+    indentation, or without a timestamp."""
+    if line[:1] == "{":
+        rec = _json_record(line, stats)
+        if rec is None:
+            stats.unparsed += 1
+            return ("skip", None, None) if current is not None else None
+        if tokens and not _record_matches(rec, tokens):
+            stats.skipped += 1
+            return "skip", None, None
+        rec.origin = origin
+        rec.line = lineno
+        stats.records += 1
+        return "yield", rec, None
+    if line[:1] in " \t" and line[-1:] != " ":
+        # indented by a document (a code block in a blog post, a bug comment)
+        stripped = line.lstrip()
+        if stripped[:1].isdigit() or stripped[:1].isupper():
+            j, _b, m, bare = _head(stripped)
+            if m is not None or bare is not None:
+                return "head", (j, m, bare), None
+    g = _GREP.match(line)
+    if g is not None:
+        j, _b, m, bare = _head(line[g.end():])
+        if m is not None or bare is not None:
+            return "head", (j, m, bare), _grep_stripper(g.group("prefix"))
+    text = body if journal else line
+    if grep is not None:
+        gm = grep.match(text)
+        if gm is not None:
+            text = text[gm.end():]
+        elif text == "--":
+            return None         # grep's separator between context groups
+    nt = _NOTIME_HEAD.match(text) if text[:1] in " DEIWCTA0123456789" else None
+    if nt is not None:
+        return "head", (journal, None, nt), None
+    if current is not None and current._open is not None:
+        # a context bracket wrapped by the terminal: the line goes on where it was cut
+        current._reopen(text)
+        stats.continuations += 1
+        return "cont", None, None
+    if not skipping and _event_start(text, loose=current is None):
+        # a scheduling message pasted without its header
+        rec = Record(origin=origin, line=lineno, message=text)
+        rec._debug_suffix = True
+        if tokens and not _record_matches(rec, tokens):
+            stats.skipped += 1
+            return "skip", None, None
+        stats.records += 1
+        return "new", rec, None
+    if current is not None:
+        # a line without a header: continues the current record (message with newlines)
+        current._add_message_line(text)
+        stats.continuations += 1
+        return "cont", None, None
+    if skipping:
+        stats.skipped += 1
+    elif text.strip():
+        stats.unparsed += 1
+    return None
 
 
 def _record_matches(rec, tokens):
@@ -502,10 +738,16 @@ _EV = [
 ]
 # cheap first-character dispatch: only messages starting with one of these can be events
 _EV_FIRST = {}
+# the literal beginning of each message (up to its first variable part), for pasted messages
+# whose end a terminal wrapped onto the next lines
+_EV_PREFIXES = {}
 for _kind, _rx in _EV:
     _first = _rx.pattern[1]
     _EV_FIRST.setdefault(_first, []).append((_kind, _rx))
-del _kind, _rx, _first
+    _lit = re.match(r"\^((?:[^\\()\[\]{}.*+?|$^]|\\[.()\[\]])+)", _rx.pattern).group(1).replace("\\", "")
+    if len(_lit) >= 12:
+        _EV_PREFIXES.setdefault(_first, []).append(_lit)
+del _kind, _rx, _first, _lit
 
 _HOSTSTATE = re.compile(r"\((?P<host>[^,()]+), (?P<node>[^)]+)\) ram: ")
 _WEIGHED = re.compile(r"WeighedHost \[host: \((?P<host>[^,()]+), (?P<node>[^)]+)\)[^\]]*?, weight: (?P<weight>[^\]]+)\]")
@@ -515,10 +757,25 @@ MAX_RETRIES = "Exceeded maximum number of retries."
 
 
 def _literal(text):
-    try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+    """A Python literal from log text, or None; a tail after the literal (a DEBUG suffix, a
+    wrapped line) is cut at the last closing bracket and tried again."""
+    text = text.strip()
+    if len(text) > 1000000:
         return None
+    for candidate in (text, text[:text.rfind("]") + 1] if "]" in text else None):
+        if not candidate:
+            continue
+        try:
+            return ast.literal_eval(candidate)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError, OverflowError):
+            continue
+    return None
+
+
+def _host_pair(item):
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        return [_text(item[0]), _text(item[1])]
+    return [_text(item), ""]
 
 
 def parse_filter_results(text):
@@ -526,39 +783,63 @@ def parse_filter_results(text):
 
     INFO form -> ``[{"filter", "start", "end"}]``; DEBUG form -> ``[{"filter", "hosts"}]`` with
     ``hosts`` a list of ``[host, node]`` or None for the filter that removed every host.
+    Items of any other shape are left out; never raises.
     """
+    if not isinstance(text, str):
+        return []
     text = text.strip()
     value = _literal(text)
+    if value is None and "\n" in text:
+        # hard-wrapped by a terminal: the pieces go back together without the line breaks
+        text = text.replace("\n", "")
+        value = _literal(text)
     out = []
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         for item in value:
             if isinstance(item, str):
                 m = _COUNT_ITEM.match(item)
                 if m:
-                    out.append({"filter": m.group("filter"), "start": int(m.group("start")),
-                                "end": int(m.group("end"))})
-            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                    out.append({"filter": m.group("filter"), "start": _int(m.group("start")),
+                                "end": _int(m.group("end"))})
+            elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
                 name, hosts = item
                 if hosts is None:
-                    out.append({"filter": str(name), "hosts": None})
-                else:
-                    out.append({"filter": str(name),
-                                "hosts": [[str(h[0]), str(h[1])] if isinstance(h, (tuple, list)) and len(h) == 2
-                                          else [str(h), ""] for h in hosts]})
-        return out
+                    out.append({"filter": name, "hosts": None})
+                elif isinstance(hosts, (list, tuple)):
+                    out.append({"filter": name, "hosts": [_host_pair(h) for h in hosts]})
+        if out or value:
+            return out
     # not a Python literal (truncated line?): fall back to the counts pattern
     for m in _COUNT_ITEM.finditer(text):
-        out.append({"filter": m.group("filter"), "start": int(m.group("start")), "end": int(m.group("end"))})
+        out.append({"filter": m.group("filter"), "start": _int(m.group("start")), "end": _int(m.group("end"))})
     return out
 
 
 def exception_line(text):
-    """The last 'Module.Exc: message' line of a traceback (str, or a list of lines), else None."""
+    """The exception of a traceback (str, or a list of lines): the first line of the last
+    exception raised (``Module.Exc: message``; a message may go on over several lines), else the
+    last line that is not part of a stack frame; None when there is nothing."""
     if text is None:
         return None
     if isinstance(text, (list, tuple)):
-        text = "".join(str(x) for x in text)
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+        text = "".join(_text(x) for x in text)
+    elif not isinstance(text, str):
+        text = _text(text)
+    # the last stack frame: a line 'File "...' (after blanks only)
+    pos = text.rfind('File "')
+    while pos >= 0 and text[text.rfind("\n", 0, pos) + 1:pos].strip():
+        pos = text.rfind('File "', 0, pos)
+    if pos >= 0:
+        # Python prints the exception at column 0 after the last frame (its source line and
+        # carets are indented); a message may continue on the lines after it
+        end = text.find("\n", pos)
+        after = [ln for ln in text[end + 1:].splitlines() if ln.strip()] if end >= 0 else []
+        for ln in after:
+            if ln[:1] not in " \t" and ln.strip()[0] not in "^~":
+                return ln.strip()
+        if len(after) > 1:
+            return after[1].strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in reversed(lines):
         if not ln.startswith(("File ", "Traceback", "^", "~")) and not ln.startswith("During handling") and \
                 not ln.startswith("The above exception"):
@@ -580,40 +861,86 @@ def strip_error_summary(text):
     return text
 
 
+# Nova's exception classes (RPC adds "_Remote" to an exception raised in another service); the
+# class names are English whatever the locale the messages were translated into.
+_EXC_CLASS = re.compile(r"\b(?:nova\.exception\.)?(?P<cls>MaxRetriesExceeded|NoValidHost|RescheduledException|"
+                        r"BuildAbortException)(?:_Remote)?\b")
+_CLASS_KIND = {"MaxRetriesExceeded": "max_retries", "NoValidHost": "no_valid_host",
+               "RescheduledException": "rescheduled", "BuildAbortException": "build_aborted"}
+# when a text names several classes (MaxRetriesExceeded ... Last exception: RescheduledException)
+_CLASS_ORDER = {"max_retries": 0, "no_valid_host": 1, "build_aborted": 2, "rescheduled": 3}
+
+
+def _class_kind(text):
+    """The error kind named by a Nova exception class anywhere in ``text``, else None."""
+    if not text or not isinstance(text, str) or ("NoValidHost" not in text and "Exce" not in text):
+        return None
+    best = None
+    for m in _EXC_CLASS.finditer(text):
+        kind = _CLASS_KIND[m.group("cls")]
+        if best is None or _CLASS_ORDER[kind] < _CLASS_ORDER[best]:
+            best = kind
+    return best
+
+
 def classify_error(text):
-    """'max_retries' | 'no_valid_host' | 'rescheduled' | 'build_aborted' | 'error' for an error text."""
+    """'max_retries' | 'no_valid_host' | 'rescheduled' | 'build_aborted' | 'error' for an error text.
+
+    By the exception class first (any language: ``NoValidHost_Remote: 找不到有效主机``), then by
+    Nova's English messages."""
     if not text:
         return None
-    if MAX_RETRIES in text or "Exceeded max scheduling attempts" in text or "MaxRetriesExceeded" in text:
+    if not isinstance(text, str):
+        text = _text(text)
+    kind = _class_kind(text)
+    if kind:
+        return kind
+    if MAX_RETRIES in text or "Exceeded max scheduling attempts" in text:
         return "max_retries"
-    if NO_VALID_HOST in text or "NoValidHost" in text:
+    if NO_VALID_HOST in text:
         return "no_valid_host"
-    if "was re-scheduled" in text or "RescheduledException" in text:
+    if "was re-scheduled" in text:
         return "rescheduled"
-    if "aborted:" in text or "BuildAbortException" in text:
+    if "aborted:" in text:
         return "build_aborted"
     return "error"
 
 
 def classify(record):
     """The scheduling event a record carries, as a dict with ``kind``; None for other lines."""
-    msg = record.message if isinstance(record, Record) else record.get("message", "")
-    if not msg:
+    if isinstance(record, Record):
+        msg = record.message
+        if not msg:
+            return None
+    elif isinstance(record, dict):
+        msg = record.get("message")
+        if not msg or not isinstance(msg, str):
+            return None
+    else:
         return None
     cands = _EV_FIRST.get(msg[0])
     if not cands:
         return None
+    m = None
     for kind, rx in cands:
         m = rx.match(msg)
-        if not m:
-            continue
+        if m:
+            break
+    if m is None and "\n" in msg:
+        # a message a terminal hard-wrapped: its pieces go back together without line breaks
+        msg = msg.replace("\n", "")
+        for kind, rx in cands:
+            m = rx.match(msg)
+            if m:
+                break
+    if m is not None:
         ev = {"kind": kind}
         g = m.groupdict()
         if kind in ("hosts_start",):
-            ev["count"] = int(g["count"])
+            ev["count"] = _int(g["count"])
         elif kind == "filter_returned":
             ev["filter"] = g["filter"]
-            ev["count"] = int(g["count"])
+            ev["count"] = _int(g["count"])
         elif kind == "filter_stop":
             ev["filter"] = g["filter"]
         elif kind == "filtering_removed_all":
@@ -638,8 +965,8 @@ def classify(record):
                 ev["alternates"] = [[str(a[0]), str(a[1])] for a in alts
                                     if isinstance(a, (list, tuple)) and len(a) == 2] if isinstance(alts, list) else []
         elif kind == "not_enough_hosts":
-            ev["available"] = int(g["available"])
-            ev["requested"] = int(g["requested"])
+            ev["available"] = _int(g["available"])
+            ev["requested"] = _int(g["requested"])
         elif kind == "error_from_last_host":
             ev["host"] = g["host"]
             ev["node"] = g["node"]
@@ -653,30 +980,40 @@ def classify(record):
             ev["reason"] = g["reason"]
         elif kind == "task_failed":
             ev["task"] = g["task"]
-            ev["error"] = strip_error_summary(g["error"].split("\n")[0])
-            ev["error_kind"] = classify_error(ev["error"])
+            first = g["error"].split("\n")[0]
+            ev["error"] = strip_error_summary(first)
+            ev["error_kind"] = classify_error(first)
+            if ev["error_kind"] == "error":
+                # a translated message: the exception class further on (the traceback) says it
+                ev["error_kind"] = _class_kind(g["error"]) or _class_kind(_record_traceback(record)) or "error"
         elif kind == "error_state":
             ev["state"] = g["state"]
         elif kind == "conductor_rescheduling":
             ev["reschedule"] = g["flag"] == "True"
         elif kind in ("schedule_failed", "build_failed", "build_unexpected"):
             err = g.get("error")
-            tb = record.traceback if isinstance(record, Record) else record.get("traceback")
+            tb = _record_traceback(record)
             if not err and tb:
                 err = exception_line(tb)
             ev["error"] = err.split("\n")[0] if err else None
             ev["error_kind"] = classify_error(ev["error"])
+            if ev["error_kind"] in (None, "error"):
+                ev["error_kind"] = _class_kind(g.get("error")) or _class_kind(tb) or ev["error_kind"]
         elif kind in ("rescheduled", "build_aborted"):
             ev["instance"] = g["instance"]
             ev["reason"] = g["reason"].split("\n")[0]
         elif kind == "resources_unavailable":
             ev["reason"] = g["reason"].split("\n")[0]
         elif kind == "compute_rescheduling":
-            ev["attempt"] = int(g["attempt"])
+            ev["attempt"] = _int(g["attempt"])
         elif kind == "build_took":
             ev["seconds"] = _num(g["seconds"])
         return ev
     return None
+
+
+def _record_traceback(record):
+    return record.traceback if isinstance(record, Record) else _traceback_text(record.get("traceback"))
 
 
 def _reschedule_reason(error):

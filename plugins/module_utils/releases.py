@@ -143,3 +143,51 @@ def removed_filter_message(name):
     """A sentence for operators who still list a removed filter."""
     record = REMOVED_FILTERS[name]
     return "%s was removed from Nova in %s; use %s instead" % (name, record["removed_in"], record["replaced_by"])
+
+
+# Option names that old nova.conf files still carry and that Nova 34 (or the libraries it
+# loads) no longer reads. Nova ignores them, so nova_config only warns. ``removed_in`` is given
+# only where the release is certain; ``hint`` says what replaced the option. A name that is
+# still a *deprecated alias* of a current option is found from Nova's own option registry
+# instead (and reported as renamed), so it is not listed here. Keys: "section.option", or
+# "*.option" for any section.
+_NOVA_NETWORK = "nova-network is gone: networking is always neutron's"
+RETIRED_OPTIONS = {
+    "DEFAULT.verbose": {"removed_in": "Newton (14.0, oslo.log)",
+                        "hint": "logging is at INFO unless [DEFAULT] debug = true"},
+    "DEFAULT.rpc_backend": {"hint": "the messaging driver comes from [DEFAULT] transport_url"},
+    "DEFAULT.rabbit_host": {"hint": "use [DEFAULT] transport_url"},
+    "DEFAULT.rabbit_hosts": {"hint": "use [DEFAULT] transport_url"},
+    "DEFAULT.rabbit_password": {"hint": "use [DEFAULT] transport_url"},
+    "DEFAULT.rabbit_userid": {"hint": "use [DEFAULT] transport_url"},
+    "oslo_messaging_rabbit.rabbit_host": {"hint": "use [DEFAULT] transport_url"},
+    "oslo_messaging_rabbit.rabbit_hosts": {"hint": "use [DEFAULT] transport_url"},
+    "oslo_messaging_rabbit.rabbit_userid": {"hint": "use [DEFAULT] transport_url"},
+    "oslo_messaging_rabbit.rabbit_password": {"hint": "use [DEFAULT] transport_url"},
+    "DEFAULT.network_api_class": {"hint": _NOVA_NETWORK},
+    "DEFAULT.security_group_api": {"hint": _NOVA_NETWORK},
+    "DEFAULT.use_neutron": {"hint": _NOVA_NETWORK},
+    "DEFAULT.firewall_driver": {"hint": "security groups are enforced by neutron"},
+    "DEFAULT.linuxnet_interface_driver": {"hint": _NOVA_NETWORK},
+    "DEFAULT.dhcpbridge": {"hint": _NOVA_NETWORK},
+    "DEFAULT.dhcpbridge_flagfile": {"hint": _NOVA_NETWORK},
+    "DEFAULT.force_dhcp_release": {"hint": _NOVA_NETWORK},
+    "DEFAULT.default_floating_pool": {"hint": _NOVA_NETWORK},
+    "DEFAULT.libvirt_use_virtio_for_bridges": {"hint": "libvirt options live in [libvirt]"},
+    "DEFAULT.scheduler_default_filters": {"hint": "use [filter_scheduler] enabled_filters"},
+    "DEFAULT.scheduler_driver": {"hint": "the filter scheduler is the only scheduler"},
+    "DEFAULT.ec2_private_dns_show_ip": {"removed_in": "Mitaka (13.0, the EC2 API left Nova)",
+                                        "hint": "the ec2-api project served EC2"},
+    "DEFAULT.s3_host": {"removed_in": "Mitaka (13.0, the EC2 API left Nova)"},
+    "DEFAULT.s3_port": {"removed_in": "Mitaka (13.0, the EC2 API left Nova)"},
+    "DEFAULT.s3_listen": {"removed_in": "Mitaka (13.0, the EC2 API left Nova)"},
+    "keystone_authtoken.auth_uri": {"hint": "use [keystone_authtoken] www_authenticate_uri"},
+    "keystone_authtoken.signing_dir": {"hint": "PKI tokens are gone; keystonemiddleware no longer signs"},
+    "neutron.url": {"hint": "use [neutron] endpoint_override, or let the service catalog find neutron"},
+    "glance.api_servers": {"hint": "use [glance] endpoint_override, or let the service catalog find glance"},
+    "glance.host": {"hint": "use [glance] endpoint_override, or let the service catalog find glance"},
+    "DEFAULT.vnc_enabled": {"hint": "use [vnc] enabled"},
+    "DEFAULT.novncproxy_base_url": {"hint": "use [vnc] novncproxy_base_url"},
+    "vnc.xvpvncproxy_host": {"hint": "the XenServer VNC proxy left Nova with the XenAPI driver"},
+    "vnc.xvpvncproxy_base_url": {"hint": "the XenServer VNC proxy left Nova with the XenAPI driver"},
+}

@@ -19,10 +19,17 @@ description:
     directory and checked with the host's own Nova (O(nova_python)) - each managed option must
     be an option of the installed Nova and every option value in the file must load (the
     checks C(nova-compute) does at start, such as C(could not convert string to float), C(Valid values
-    are ...)). With O(validate_names), C(oslo-config-validator) must also accept every option
-    name of the file. CPU set options are checked against the host's CPUs. Only when all
-    checks pass is the temporary file renamed over the original (atomic, same owner, group and
-    mode). On any failure the original file is left exactly as it was.
+    are ...)). CPU set options are checked against the host's CPUs. Only when all checks pass
+    is the temporary file renamed over the original (atomic, same owner, group and mode). On
+    any failure the original file is left exactly as it was. Messages name O(path) and the
+    section, option and line as they stand in it (never the temporary file).
+  - Only what would break Nova refuses the edit (a value Nova cannot load, a host filter the
+    scheduler cannot load, a bad CPU set). Names in the file that Nova does not read (left over
+    from older releases, typos) only produce warnings, with the release that retired them and
+    what replaced them when known; Nova ignores such options.
+  - Changed or added lines keep the file's own style (C(key=value) or C(key = value)).
+  - A O(path) that is a symbolic link is followed (O(follow)) - the file it points to is edited
+    in place and the link stays a link, so services reading either name see the change.
   - Values containing a line break or another control character are refused, so a value can
     never smuggle a C([section]) header or another option into the file.
 author:
@@ -88,19 +95,33 @@ options:
     elements: path
     default: []
   validate_names:
-    description: Also run C(oslo-config-validator) over the candidate file.
+    description:
+      - Check every option name of the file against the options of Nova's own option namespaces
+        (the list of Nova's C(nova-config-generator.conf) when the host has it, otherwise a copy
+        of it kept in this collection; only namespaces installed on the host are used) - the
+        lookup C(oslo-config-validator) does. Names Nova does not read are reported as warnings
+        (returned in RV(unknown_options)); they never refuse the edit.
     type: bool
     default: true
   validator:
-    description: The C(oslo-config-validator) command (searched on E(PATH) and next to O(nova_python)).
+    description:
+      - Not used since 0.2.0 (names are checked inside O(nova_python) with oslo.config's own
+        option listing, see O(validate_names)); accepted so that 0.1.0 playbooks keep working.
     type: str
     default: oslo-config-validator
   validator_namespaces:
-    description: The option namespaces C(oslo-config-validator) knows about.
+    description:
+      - The option namespaces (C(oslo.config.opts) entry points) whose options are valid names.
+        Default - Nova's own generator namespace list (see O(validate_names)).
     type: list
     elements: str
-    default: [nova.conf, oslo.log, oslo.messaging, oslo.concurrency, oslo.policy, oslo.middleware,
-              keystonemiddleware.auth_token, osprofiler, oslo.reports]
+  follow:
+    description:
+      - When O(path) is a symbolic link, edit the file it points to and keep the link (as
+        Ansible's file modules do with C(follow)). With V(false) a symbolic link is refused
+        rather than replaced by a regular file.
+    type: bool
+    default: true
   check_cpu_sets:
     description:
       - Check C([compute] cpu_dedicated_set), C([compute] cpu_shared_set) and
@@ -191,10 +212,27 @@ filters:
   description: Host filters the installed Nova can load and the enabled ones.
   returned: when O(check_scheduler_filters) is set and validation ran
   type: dict
+unknown_options:
+  description:
+    - The option names of the file that Nova does not read (each also a warning), as they stand
+      in the file - V(section), V(option), V(line) - and V(renamed) when it is a deprecated
+      name of a current option. Nova ignores them.
+  returned: when O(validate_names) is set and validation ran
+  type: list
+  elements: dict
+  sample: [{"section": "DEFAULT", "option": "verbose", "line": 12}]
+namespaces:
+  description: The option namespaces whose options were taken as valid names.
+  returned: when O(validate_names) is set and validation ran
+  type: list
+  elements: str
+path:
+  description: The file edited, when O(path) is a symbolic link (the link itself is kept).
+  returned: when O(path) is a symbolic link
+  type: str
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -205,8 +243,8 @@ from ansible_collections.stackops.nova.plugins.module_utils.cpuset import CpuSpe
 from ansible_collections.stackops.nova.plugins.module_utils.novaconf import (
     NovaConf, NovaConfError, apply_changes)
 from ansible_collections.stackops.nova.plugins.module_utils.novaconf_check import (
-    DEFAULT_VALIDATOR_NAMESPACES, filter_problems, loader_argv, loader_problems, parse_loader_output)
-from ansible_collections.stackops.nova.plugins.module_utils.releases import REMOVED_FILTERS
+    filter_problems, loader_argv, loader_problems, loader_warnings, name_warnings, parse_loader_output)
+from ansible_collections.stackops.nova.plugins.module_utils.releases import REMOVED_FILTERS, RETIRED_OPTIONS
 
 CPU_SET_OPTIONS = (("compute", "cpu_dedicated_set"), ("compute", "cpu_shared_set"), ("DEFAULT", "vcpu_pin_set"))
 
@@ -227,6 +265,7 @@ class Runner:
         self.p = module.params
         self.warnings = []
         self.result = {"changed": False, "changes": []}
+        self.path = module.params["path"]
 
     def fail(self, msg, **kw):
         # Nothing was written: report the intended changes, but changed=false.
@@ -262,36 +301,42 @@ class Runner:
             text = str(exc)
             names = [labels[k] for k in ("compute.cpu_dedicated_set", "compute.cpu_shared_set",
                                          "DEFAULT.vcpu_pin_set") if k in labels and k.split(".")[1] in text]
-            self.fail("%s%s; %s left unchanged" % (", ".join(names) + ": " if names else "", text, self.p["path"]))
+            self.fail("%s%s; %s left unchanged" % (", ".join(names) + ": " if names else "", text, self.path))
 
-    def find_validator(self):
-        cmd = self.p["validator"]
-        if os.sep in cmd:
-            return cmd if os.access(cmd, os.X_OK) else None
-        python = self.p["nova_python"] or sys.executable
-        if python:
-            candidate = os.path.join(os.path.dirname(python), cmd)
-            if os.access(candidate, os.X_OK):
-                return candidate
-        return shutil.which(cmd)
-
-    def validate(self, candidate):
+    def validate(self, candidate, after):
         python = self.p["nova_python"] or sys.executable
         managed = [(i["section"], i["option"]) for i in self.p["options"]
                    if i["state"] == "present" and i.get("value") is not None]
         files = [candidate] + list(self.p["config_files_after"])
+        conf = NovaConf(after)
+        entries = [(sec, opt, line) for sec, opt, line in conf.names() if sec is not None]
+        names = entries if self.p["validate_names"] else None
         try:
-            proc = subprocess.run(loader_argv(python, files, managed, self.p["check_scheduler_filters"]),
+            proc = subprocess.run(loader_argv(python, files, managed, self.p["check_scheduler_filters"],
+                                              names=names, namespaces=self.p["validator_namespaces"],
+                                              auth_types={sec: v[-1] for sec in conf.sections() if sec
+                                                          for v in [conf.get(sec, "auth_type")] if v}),
                                   capture_output=True, text=True, timeout=300, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.fail("cannot run nova's option loader with %s: %s" % (python, to_native(exc)))
         try:
             report = parse_loader_output(proc.stdout)
         except ValueError:
-            self.fail("nova's option loader (%s) failed: %s" % (python, (proc.stderr or "")[-2000:]))
+            self.fail("nova's option loader (%s) failed: %s"
+                      % (python, (proc.stderr or "")[-2000:].replace(candidate, self.path)))
         labels = self.labels()
-        problems = loader_problems(report, labels)
-        warnings = []
+
+        def locate(section, option, aliases):
+            # the entry as it stands in the user's file: last one wins, as oslo.config reads it
+            wanted = [(section, option)] + [tuple(a) for a in aliases]
+            hit = None
+            for sec, opt, line in entries:
+                if (sec, opt) in wanted:
+                    hit = (sec, opt, line)
+            return hit
+
+        problems = loader_problems(report, labels, candidate=candidate, path=self.path, locate=locate)
+        warnings = loader_warnings(report, labels)
         if self.p["check_scheduler_filters"]:
             label = labels.get("filter_scheduler.enabled_filters", "[filter_scheduler] enabled_filters")
             errs, warns = filter_problems(report, REMOVED_FILTERS, label, self.p["removed_upstream_filters"])
@@ -304,23 +349,16 @@ class Runner:
                 labels.get(key, key), dep["section"], dep["option"], report.get("nova_version"),
                 (": " + " ".join(dep["reason"].split())) if dep.get("reason") else ""))
         if problems:
-            self.fail("; ".join(problems) + "; %s left unchanged" % self.p["path"],
+            self.fail("; ".join(problems) + "; %s left unchanged" % self.path,
                       nova_version=report.get("nova_version"))
         if self.p["validate_names"]:
-            validator = self.find_validator()
-            if not validator:
-                self.fail("%s not found on the host; install it (python3-oslo.config) or set validate_names: false"
-                          % self.p["validator"])
-            cmd = [validator]
-            for ns in self.p["validator_namespaces"]:
-                cmd += ["--namespace", ns]
-            cmd += ["--input-file", candidate]
-            rc, out, err = self.module.run_command(cmd)
-            if rc != 0:
-                lines = [line.split(":", 2)[-1].strip() for line in (out + err).splitlines()
-                         if "ERROR" in line or "is not part of" in line]
-                self.fail("oslo-config-validator rejects the candidate file: %s; %s left unchanged"
-                          % ("; ".join(lines) or (out + err)[-1000:], self.p["path"]))
+            managed_keys = set(managed)
+            unknown = [u for u in report.get("unknown_names") or [] if (u["section"], u["option"]) not in managed_keys]
+            warnings += name_warnings(dict(report, unknown_names=unknown), self.path, RETIRED_OPTIONS)
+            if report.get("names_error"):
+                warnings.append("option names not checked: %s" % report["names_error"])
+            self.result["unknown_options"] = [dict(u) for u in unknown]
+            self.result["namespaces"] = report.get("namespaces")
         self.result["values"] = report.get("values", {})
         self.result["nova_version"] = report.get("nova_version")
         self.warnings += warnings
@@ -337,9 +375,22 @@ class Runner:
                                          % (item["section"], item["option"], path, self.p["path"]))
 
     def run(self):
-        path = self.p["path"]
+        given = self.p["path"]
+        path = given
+        if os.path.islink(given):
+            if not self.p["follow"]:
+                self.fail("%s is a symbolic link (to %s); set follow: true to edit the file it points to, "
+                          "keeping the link" % (given, os.readlink(given)))
+            path = os.path.realpath(given)
+            self.result["path"] = path
+        self.path = path
+        if os.path.isdir(path):
+            self.fail("%s is a directory; path must be the nova.conf file itself" % given)
+        if not os.path.exists(path):
+            self.fail("%s does not exist (install nova first)" % given if path == given else
+                      "%s is a symbolic link to %s, which does not exist" % (given, path))
         if not os.path.isfile(path):
-            self.fail("%s does not exist (install nova first)" % path)
+            self.fail("%s is not a regular file" % given)
         try:
             before = _read(path)
         except (OSError, UnicodeDecodeError) as exc:
@@ -372,7 +423,7 @@ class Runner:
             except PermissionError:
                 pass
             if self.p["validate"]:
-                self.validate(tmp)
+                self.validate(tmp, after)
             if self.module.check_mode:
                 self.finish()
             if self.p["backup"]:
@@ -406,7 +457,8 @@ def main():
             config_files_after=dict(type="list", elements="path", default=[]),
             validate_names=dict(type="bool", default=True),
             validator=dict(type="str", default="oslo-config-validator"),
-            validator_namespaces=dict(type="list", elements="str", default=list(DEFAULT_VALIDATOR_NAMESPACES)),
+            validator_namespaces=dict(type="list", elements="str"),
+            follow=dict(type="bool", default=True),
             check_cpu_sets=dict(type="bool", default=True),
             host_cpus=dict(type="str"),
             check_scheduler_filters=dict(type="bool", default=False),

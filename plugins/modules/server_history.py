@@ -18,7 +18,8 @@ description:
   - Reads the server and its fault (C(GET /servers/{id})), its instance actions and their events
     (C(GET /servers/{id}/os-instance-actions/{request_id}), with event details from microversion 2.84).
   - With O(log_paths) or O(log_text) it also reads nova-conductor, nova-scheduler and nova-compute
-    logs (oslo.log text with or without pid, journald/syslog prefixes, devstack's format, JSON lines
+    logs (oslo.log text with or without pid, journald/syslog prefixes in any locale, devstack's
+    formats old and new, C(grep -n)/C(grep -r) prefixes, lines without a timestamp, JSON lines
     from C(oslo_log.formatters.JSONFormatter), C(.gz) files), keeping only the lines of this server's
     request ids and instance uuid, streamed so that logs of hundreds of MB are fine.
   - Without logs the report uses the API only and its RV(notes) say what the logs would add; the

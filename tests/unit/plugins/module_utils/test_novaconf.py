@@ -139,3 +139,15 @@ def test_any_single_line_value_reads_back_exactly_with_oslo(value):
     after = oslo_read(text)
     after["libvirt"].pop("opt")
     assert after == before
+
+
+def test_style_of_the_file_is_kept():
+    text = "[DEFAULT]\ndebug=false\nstate_path=/var/lib/nova\n\n[libvirt]\nvirt_type = kvm\n"
+    after, _changed = nc.apply_changes(text, [
+        {"section": "DEFAULT", "option": "debug", "value": True},
+        {"section": "DEFAULT", "option": "my_ip", "value": "192.0.2.1"},
+        {"section": "libvirt", "option": "cpu_mode", "value": "none"},
+        {"section": "vnc", "option": "enabled", "value": False}])
+    assert after == ("[DEFAULT]\ndebug=true\nstate_path=/var/lib/nova\nmy_ip=192.0.2.1\n\n[libvirt]\n"
+                     "virt_type = kvm\ncpu_mode = none\n\n[vnc]\nenabled=false\n")
+    assert nc.NovaConf(after).names()[:2] == [("DEFAULT", "debug", 2), ("DEFAULT", "state_path", 3)]

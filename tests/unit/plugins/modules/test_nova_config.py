@@ -80,7 +80,8 @@ def test_check_mode_writes_nothing(run, conf):
 
 @pytest.mark.parametrize("option,expect", [
     ({"section": "DEFAULT", "option": "cpu_allocation_ratio", "value": "abc", "label": "my_ratio"},
-     "my_ratio: nova rejects the value of [DEFAULT] cpu_allocation_ratio: could not convert string to float: 'abc'"),
+     "my_ratio: nova rejects the value of [DEFAULT] cpu_allocation_ratio (%(path)s line 5): "
+     "could not convert string to float: 'abc'"),
     ({"section": "libvirt", "option": "virt_type", "value": "vmware"}, "Valid values are"),
     ({"section": "libvirt", "option": "no_such", "value": "1"}, "[libvirt] no_such is not an option of the installed nova"),
     ({"section": "compute", "option": "cpu_shared_set", "value": "0-9", "label": "shared_var"},
@@ -90,7 +91,8 @@ def test_check_mode_writes_nothing(run, conf):
 def test_bad_input_fails_and_leaves_file_unchanged(run, conf, option, expect):
     res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}, option], backup=True)
     assert res.kind == "fail", res.result
-    assert expect in res.result["msg"]
+    assert expect.replace("%(path)s", str(conf)) in res.result["msg"]
+    assert ".candidate" not in res.result["msg"]
     assert "left unchanged" in res.result["msg"]
     assert conf.read_text() == ORIGINAL
     assert os.listdir(conf.parent) == ["nova.conf"]
@@ -127,3 +129,95 @@ def test_bad_value_overridden_by_a_later_file_still_fails(run, conf, tmp_path):
     assert ok.kind == "exit" and ok.result["changed"]
     # nova's effective value comes from the later file, and the module says so
     assert ok.result["values"]["libvirt.virt_type"] == "kvm"
+
+
+REAL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data", "real",
+                    "nova_conf")
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: seen.append(w))
+    return seen
+
+
+@pytest.mark.parametrize("name,retired", [
+    # devstack's values (Newton era): graceful_shutdown_timeout is a valid option of Nova 34
+    # (oslo.service.service), the nova-network and EC2 leftovers are not
+    ("newton_devstack_values_crudini.conf", {"use_neutron": "nova-network is gone", "s3_port": "Mitaka (13.0",
+                                             "scheduler_default_filters": "[filter_scheduler] enabled_filters"}),
+    ("mitaka_playback_controller.conf", {"verbose": "Newton (14.0", "rpc_backend": "transport_url",
+                                         "network_api_class": "nova-network is gone"}),
+])
+def test_real_files_edit_with_default_options_and_warn_for_retired_names(run, tmp_path, warnings, name, retired):
+    path = tmp_path / "nova.conf"
+    original = open(os.path.join(REAL, name), encoding="utf-8").read()
+    path.write_text(original)
+    res = run([{"section": "DEFAULT", "option": "cpu_allocation_ratio", "value": "4.0"},
+               {"section": "filter_scheduler", "option": "enabled_filters",
+                "value": "ComputeFilter,ImagePropertiesFilter"}])
+    assert res.kind == "exit" and res.result["changed"], res.result
+    unknown = {u["option"]: u for u in res.result["unknown_options"]}
+    assert "graceful_shutdown_timeout" not in unknown
+    assert "oslo.service.service" in res.result["namespaces"]
+    for option, words in retired.items():
+        line = original.splitlines().index(next(ln for ln in original.splitlines()
+                                                if ln.split("=")[0].strip() == option)) + 1
+        assert unknown[option]["line"] == line
+        (warning,) = [w for w in warnings if "] %s " % option in w]
+        assert warning.startswith("%s line %d: [DEFAULT] %s " % (path, line, option)) or \
+            warning.startswith("%s line %d: [" % (path, line))
+        assert words in warning and "nova ignores it" in warning
+    assert not [w for w in warnings if ".candidate" in w]
+    # only the two managed lines changed, in the file's own style
+    after = path.read_text()
+    removed = [ln for ln in original.splitlines() if ln not in after.splitlines()]
+    assert removed == []
+    sep = "=" if "verbose=True" in original else " = "
+    assert "cpu_allocation_ratio%s4.0" % sep in after.splitlines()
+    again = run([{"section": "DEFAULT", "option": "cpu_allocation_ratio", "value": "4.0"},
+                 {"section": "filter_scheduler", "option": "enabled_filters",
+                  "value": "ComputeFilter,ImagePropertiesFilter"}])
+    assert again.kind == "exit" and not again.result["changed"]
+
+
+def test_existing_line_keeps_its_own_style(run, conf):
+    conf.write_text(ORIGINAL.replace("debug = false", "debug=false"))
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}])
+    assert res.kind == "exit" and "debug=true\n" in conf.read_text()
+
+
+def test_bad_value_under_a_deprecated_name_is_named_as_in_the_file(run, conf):
+    conf.write_text(ORIGINAL.replace("debug = false", "debug = false\nimage_cache_manager_interval = soon"))
+    before = conf.read_text()
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}])
+    assert res.kind == "fail", res.result
+    assert "[DEFAULT] image_cache_manager_interval (%s line 5)" % conf in res.result["msg"]
+    assert ".candidate" not in res.result["msg"]
+    assert conf.read_text() == before
+
+
+def test_symlink_is_followed_and_kept(run, tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "nova.conf"
+    target.write_text(ORIGINAL)
+    link = tmp_path / "nova.conf"          # the path the fixture edits
+    os.symlink(target, link)
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}])
+    assert res.kind == "exit" and res.result["changed"] and res.result["path"] == str(target)
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    assert "debug = true" in target.read_text()
+    assert sorted(os.listdir(real_dir)) == ["nova.conf"]
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "false"}], follow=False)
+    assert res.kind == "fail" and "is a symbolic link" in res.result["msg"] and "follow: true" in res.result["msg"]
+    assert os.path.islink(link) and "debug = true" in target.read_text()
+
+
+def test_directory_path_says_it_is_a_directory(run, tmp_path):
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], path=str(tmp_path))
+    assert res.kind == "fail" and res.result["msg"] == "%s is a directory; path must be the nova.conf file itself" \
+        % tmp_path
+    missing = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], path=str(tmp_path / "nope.conf"))
+    assert "does not exist (install nova first)" in missing.result["msg"]

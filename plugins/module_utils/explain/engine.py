@@ -157,6 +157,44 @@ def run(cloud, conf, req, options=None):
     }
 
 
+def rerun_host(result, cloud, index):
+    """:func:`run` for ``cloud``, which differs from ``result``'s cloud only in host ``index``.
+
+    Only that host's row is evaluated again (every other row, the checks and their order are
+    the earlier pass's); Nova's candidates, the valid hosts and the placement of every
+    instance are then worked out as :func:`run` does. Same answer as a full ``run``, at the
+    cost of one row plus the placement.
+    """
+    base = result["ctx"]
+    ctx = Context(cloud, base.conf, base.req)
+    checks = result["checks"]
+    host = cloud.hosts[index]
+    row = [check.evaluate(host, ctx, None) for check in checks]
+    matrix = list(result["matrix"])
+    matrix[index] = row
+    n_pre = sum(1 for c in checks if c.stage in ("prefilter", "placement"))
+    filter_idx = [i for i, c in enumerate(checks) if c.stage == "filter"]
+    is_candidate = not any(cell["verdict"] in _BAD for cell in row[:n_pre])
+    is_valid = is_candidate and not any(row[i]["verdict"] in _BAD for i in filter_idx)
+
+    def replaced(hosts, keep):
+        out = [h for h in hosts if h.index != index]
+        if keep:
+            position = 0
+            while position < len(out) and out[position].index < index:
+                position += 1
+            out.insert(position, host)
+        return out
+
+    candidates = replaced(result["candidates"], is_candidate)
+    valid = replaced(result["valid"], is_valid)
+    placements, failed_step = _place(ctx, checks, matrix, candidates, filter_idx, base.req["count"])
+    return {
+        "ctx": ctx, "checks": checks, "matrix": matrix, "candidates": candidates, "valid": valid,
+        "placements": placements, "failed_step": failed_step, "notes": result["notes"],
+    }
+
+
 def _place(ctx, checks, matrix, candidates, filter_idx, count):
     """Place ``count`` instances one by one as Nova's scheduler does."""
     state = State()

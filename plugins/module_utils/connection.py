@@ -11,18 +11,40 @@ openstacksdk but not Ansible; callers turn :class:`NovaError` into ``fail_json``
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import time
 
-try:
-    import openstack
-    from openstack import exceptions as sdk_exc
-    from openstack.config import exceptions as config_exc
-    from keystoneauth1 import exceptions as ks_exc
-    HAS_OPENSTACKSDK = True
-    OPENSTACKSDK_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised by missing_required_lib
-    HAS_OPENSTACKSDK = False
-    OPENSTACKSDK_IMPORT_ERROR = exc
+
+def _installed(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# openstacksdk is imported on first use (load_sdk): callers that never talk to a cloud (explain
+# on a snapshot) do not pay for importing it. Whether it is installed is known without importing.
+HAS_OPENSTACKSDK = _installed("openstack") and _installed("keystoneauth1")
+OPENSTACKSDK_IMPORT_ERROR = None if HAS_OPENSTACKSDK else ImportError("No module named 'openstack'")
+openstack = sdk_exc = config_exc = ks_exc = None
+
+
+def load_sdk():
+    """Import openstacksdk and keystoneauth1 once; raise :class:`NovaError` when they cannot be."""
+    global openstack, sdk_exc, config_exc, ks_exc, HAS_OPENSTACKSDK, OPENSTACKSDK_IMPORT_ERROR  # pylint: disable=global-statement
+    if openstack is not None:
+        return
+    try:
+        import openstack as sdk
+        from openstack import exceptions as sdk_exceptions
+        from openstack.config import exceptions as config_exceptions
+        from keystoneauth1 import exceptions as ks_exceptions
+    except ImportError as exc:
+        HAS_OPENSTACKSDK = False
+        OPENSTACKSDK_IMPORT_ERROR = exc
+        raise NovaError("openstacksdk is required: %s" % exc, kind="missing_library") from None
+    sdk_exc, config_exc, ks_exc = sdk_exceptions, config_exceptions, ks_exceptions
+    openstack = sdk
 
 APP_NAME = "stackops.nova"
 APP_VERSION = "0.1.0"
@@ -53,6 +75,7 @@ def connect(params):
     """
     if not HAS_OPENSTACKSDK:
         raise NovaError("openstacksdk is required: %s" % OPENSTACKSDK_IMPORT_ERROR, kind="missing_library")
+    load_sdk()
     cloud = params.get("cloud")
     kwargs = {}
     for key, target in (("auth_type", "auth_type"), ("region_name", "region_name"), ("interface", "interface"),
@@ -100,6 +123,10 @@ def _chain(exc):
 
 def _specific(exc):
     """The most telling exception of the chain: the first keystoneauth or HTTP one, else exc."""
+    try:
+        load_sdk()
+    except NovaError:
+        return exc
     for item in _chain(exc):
         if isinstance(item, (ks_exc.ClientException, sdk_exc.HttpException,
                              config_exc.OpenStackConfigException, ConnectionResetError)):
@@ -112,6 +139,8 @@ def is_transient(exc):
     if not HAS_OPENSTACKSDK:
         return False
     exc = _specific(exc)
+    if ks_exc is None:
+        return False
     if isinstance(exc, ks_exc.SSLError):
         return False
     if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RetriableConnectionFailure,
@@ -170,6 +199,8 @@ def describe_error(exc, what="talk to the cloud"):
     if not HAS_OPENSTACKSDK:
         return NovaError("could not %s: %s" % (what, exc))
     exc = _specific(exc)
+    if ks_exc is None:
+        return NovaError("could not %s: %s" % (what, _clean(str(exc))))
     text = _clean(str(exc))
     status = _status_of(exc)
     if isinstance(exc, config_exc.OpenStackConfigException) or type(exc).__name__ == "OpenStackConfigException":

@@ -46,14 +46,16 @@ def _require_dict(value, where, allow_none=False):
     return value
 
 
-def validate(data, name="snapshot"):
+def validate(data, name="snapshot", copy_data=True):
     """Check a snapshot and fill optional keys with their defaults; return it.
 
-    Works on a deep copy (the caller's data is never changed). Unknown keys are kept
-    (a newer writer stays readable). Raises :class:`SnapshotError`.
+    Works on a deep copy (the caller's data is never changed) unless ``copy_data`` is false
+    (the caller owns ``data`` and lets it be completed in place: no copy of a big snapshot).
+    Unknown keys are kept (a newer writer stays readable). Raises :class:`SnapshotError`.
     """
     _require_dict(data, name)
-    data = copy.deepcopy(data)
+    if copy_data:
+        data = copy.deepcopy(data)
     for key in _TOP_REQUIRED:
         if key not in data:
             raise SnapshotError("%s is missing the required key '%s'" % (name, key))
@@ -146,7 +148,7 @@ def loads(text, name="snapshot"):
         data = json.loads(text)
     except ValueError as exc:
         raise SnapshotError("%s is not valid JSON: %s" % (name, exc)) from None
-    return validate(data, name)
+    return validate(data, name, copy_data=False)  # parsed here: nobody else holds it
 
 
 def load(path):

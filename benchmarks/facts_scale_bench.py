@@ -129,9 +129,9 @@ def compare(before_path, after_path):
                 for rc, view in (host["resources"] or {}).items():
                     for name, value in view.items():
                         compared += 1
-                        if (other["resources"] or {}).get(rc, {}).get(name) != value:
-                            diffs.append("%s %s.%s: %r vs %r" % (key[1], rc, name, value,
-                                                                (other["resources"] or {}).get(rc, {}).get(name)))
+                        theirs = (other["resources"] or {}).get(rc, {}).get(name)
+                        if theirs != value:
+                            diffs.append("%s %s.%s: %r vs %r" % (key[1], rc, name, value, theirs))
                 if set(host["resources"] or {}) != set(other["resources"] or {}):
                     diffs.append("%s classes differ" % key[1])
             else:

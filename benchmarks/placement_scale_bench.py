@@ -77,17 +77,17 @@ def populate(conn, count, aggregates):
         if kind != 7:  # 2% without MEMORY_MB: not listed by the summaries
             inventories["MEMORY_MB"] = {"total": ram, "reserved": [0, 512, 4096][index % 3], "allocation_ratio": 1.0,
                                         "min_unit": 1, "max_unit": ram, "step_size": 256 if kind == 11 else 1}
-        check(placement.put("/resource_providers/%s/inventories" % rp,
-                            json={"resource_provider_generation": 0, "inventories": inventories},
-                            microversion=MV, raise_exc=False), "set inventories")
+        gen = check(placement.put("/resource_providers/%s/inventories" % rp,
+                                  json={"resource_provider_generation": 0, "inventories": inventories},
+                                  microversion=MV, raise_exc=False), "set inventories").json()["resource_provider_generation"]
         traits = [t for t, every in (("CUSTOM_BENCH_FAST", 2), ("CUSTOM_BENCH_GPU", 9), ("CUSTOM_BENCH_NVME", 5))
                   if index % every == 0]
-        check(placement.put("/resource_providers/%s/traits" % rp,
-                            json={"resource_provider_generation": 1, "traits": traits},
-                            microversion=MV, raise_exc=False), "set traits")
+        gen = check(placement.put("/resource_providers/%s/traits" % rp,
+                                  json={"resource_provider_generation": gen, "traits": traits},
+                                  microversion=MV, raise_exc=False), "set traits").json()["resource_provider_generation"]
         aggs = [aggregates[index % len(aggregates)]] + ([aggregates[0]] if index % 10 == 0 else [])
         check(placement.put("/resource_providers/%s/aggregates" % rp,
-                            json={"resource_provider_generation": 2, "aggregates": sorted(set(aggs))},
+                            json={"resource_provider_generation": gen, "aggregates": sorted(set(aggs))},
                             microversion=MV, raise_exc=False), "set aggregates")
         if "MEMORY_MB" in inventories and index % 4:
             reserved = inventories["MEMORY_MB"]["reserved"]

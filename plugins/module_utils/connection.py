@@ -46,6 +46,7 @@ def load_sdk():
     sdk_exc, config_exc, ks_exc = sdk_exceptions, config_exceptions, ks_exceptions
     openstack = sdk
 
+
 APP_NAME = "stackops.nova"
 APP_VERSION = "0.1.0"
 

@@ -97,7 +97,7 @@ options:
         or a saved one read with C(lookup('ansible.builtin.file', path) | from_json). When omitted (and
         O(snapshot_path) too) the module reads the cloud.
       - It is not repeated in the result's C(invocation) (a placeholder with its number of hosts is).
-      - For big snapshots prefer O(snapshot_path), which does not pass the document through Ansible.
+      - O(snapshot_path) reads the same document from a file instead of the task's arguments.
       - Mutually exclusive with O(snapshot_path).
     type: dict
   snapshot_path:

@@ -171,7 +171,7 @@ EXAMPLES = r"""
     flavor: {name: big, vcpus: 16, ram: 131072, disk: 200}
   register: offline
 
-- name: The same from the file directly (big clouds: the snapshot does not travel through Ansible)
+- name: The same from the file directly (the snapshot is not in the task's arguments)
   stackops.nova.scheduling_explain:
     snapshot_path: cloud-snapshot.json
     flavor: {name: big, vcpus: 16, ram: 131072, disk: 200}

@@ -5,44 +5,14 @@ import os
 import subprocess
 import sys
 
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "module_utils", "explain"))
 
 import explain_builders as B  # noqa: E402
-
-from ansible_collections.stackops.nova.plugins.modules import scheduling_explain  # noqa: E402
+# the fixture that runs the module offline, shared with the explain interface tests
+from test_interfaces import run  # noqa: E402,F401 pylint: disable=unused-import
 
 XL = {"name": "m1.xlarge", "vcpus": 8, "ram": 16384, "disk": 80}
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
-
-
-@pytest.fixture
-def run(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit("exit", kw)
-
-    def fail_json(self, msg, **kw):
-        kw["msg"] = msg
-        raise Exit("fail", kw)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-    def _run(**args):
-        with patch_module_args(args):
-            with pytest.raises(Exit) as exc:
-                scheduling_explain.main()
-        return exc.value
-    return _run
 
 
 def test_inline_snapshot_is_not_echoed_in_invocation(run):

@@ -24,3 +24,13 @@ echo "== the HTML report at 1,000 and 10,000 hosts vs a naive table, in headless
 .venv/bin/python benchmarks/report_bench.py --hosts 1000,10000 --repeat 3 --json "$out/report.json"
 echo "== placement_audit vs nova-manage placement audit on a 200-hypervisor minicloud"
 .venv/bin/python benchmarks/audit_bench.py --port-base 26500 --json "$out/audit.json"
+echo "== relaxation search growth, no-fit count 2 (1,000 to 10,000 hosts)"
+.venv/bin/python benchmarks/relax_scaling.py --hosts 1000,2000,4000,10000 --json "$out/relax_scaling.json"
+
+echo "== offline scheduling_explain on a 2,000-host snapshot vs the engine call and Ansible's start-up"
+.venv/bin/python benchmarks/offline_explain_bench.py --hosts 2000 --json "$out/offline_explain.json"
+
+echo "== placement read, per provider vs bulk, 1,000 providers"
+.venv/bin/python benchmarks/placement_scale_bench.py --providers 1000 --port-base 19200 --json "$out/placement_scale.json"
+# Before/after of the whole cloud read needs the previous code unpacked (git archive) in DIR:
+#   .venv/bin/python benchmarks/facts_scale_bench.py --before DIR --nodes 200 --inventory --port-base 19100

@@ -123,7 +123,6 @@ cache_timeout: 300
 # Then: ansible-playbook -i az1.nova_hypervisors.yml -l 'nova_status_enabled:&nova_state_up' site.yml
 """
 
-import copy
 import re
 
 from ansible.errors import AnsibleParserError
@@ -142,7 +141,11 @@ def group_name(prefix, kind, value):
 
 
 def inventory_hosts(snapshot):
-    """``{inventory host name: host vars}`` from a snapshot (one entry per service host)."""
+    """``{inventory host name: host vars}`` from a snapshot (one entry per service host).
+
+    The entries are shallow copies: nothing here changes the snapshot's values (a cached
+    snapshot stays as it was), and Ansible copies host vars itself when it wraps them.
+    """
     hosts = {}
     for entry in snapshot.get("hosts") or []:
         name = entry.get("name")
@@ -151,10 +154,10 @@ def inventory_hosts(snapshot):
         if name in hosts:
             first = hosts[name]
             if "nodes" not in first:
-                first["nodes"] = [copy.deepcopy({k: v for k, v in first.items() if k != "nodes"})]
-            first["nodes"].append(copy.deepcopy(entry))
+                first["nodes"] = [{k: v for k, v in first.items() if k != "nodes"}]
+            first["nodes"].append(dict(entry))
         else:
-            hosts[name] = copy.deepcopy(entry)
+            hosts[name] = dict(entry)
     return hosts
 
 

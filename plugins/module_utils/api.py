@@ -148,7 +148,22 @@ class NovaModule:
         self.module.warn(message)
 
     def fail(self, message, **kwargs):
+        args = self.invocation_args()
+        if args is not None:
+            kwargs.setdefault("invocation", {"module_args": args})
         self.module.fail_json(msg=message, **kwargs)
+
+    def invocation_args(self):
+        """The options echoed back in ``invocation.module_args``; None: all of them (Ansible's way).
+
+        A module taking a big document as an option (a snapshot) returns a short placeholder
+        for it instead of the whole document again.
+        """
+        return None
+
+    def needs_sdk(self):
+        """Whether this run needs openstacksdk (False: it makes no call, for example offline)."""
+        return True
 
     def call(self, func, *args, what="talk to the cloud", **kwargs):
         """Call the SDK with retries for transient failures; errors become :class:`NovaError`."""
@@ -166,7 +181,7 @@ class NovaModule:
         raise NotImplementedError
 
     def __call__(self):
-        if not _conn.HAS_OPENSTACKSDK:
+        if self.needs_sdk() and not _conn.HAS_OPENSTACKSDK:
             self.fail(missing_required_lib("openstacksdk"), exception=str(_conn.OPENSTACKSDK_IMPORT_ERROR))
         cloud = self.params.get("cloud")
         if cloud is not None and not isinstance(cloud, (str, dict)):
@@ -185,4 +200,7 @@ class NovaModule:
             error = _conn.describe_error(exc, via=self._conn)
             self.fail(error.message, error_kind=error.kind)
         result.setdefault("changed", False)
+        args = self.invocation_args()
+        if args is not None:
+            result.setdefault("invocation", {"module_args": args})
         self.module.exit_json(**result)

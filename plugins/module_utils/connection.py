@@ -11,20 +11,45 @@ openstacksdk but not Ansible; callers turn :class:`NovaError` into ``fail_json``
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import threading
 import time
 from urllib.parse import urlsplit
 
-try:
-    import openstack
-    from openstack import exceptions as sdk_exc
-    from openstack.config import exceptions as config_exc
-    from keystoneauth1 import exceptions as ks_exc
-    HAS_OPENSTACKSDK = True
-    OPENSTACKSDK_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised by missing_required_lib
-    HAS_OPENSTACKSDK = False
-    OPENSTACKSDK_IMPORT_ERROR = exc
+
+def _installed(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# openstacksdk is imported on first use (load_sdk): callers that never talk to a cloud (explain
+# on a snapshot) do not pay for importing it. Whether it is installed is known without importing.
+HAS_OPENSTACKSDK = _installed("openstack") and _installed("keystoneauth1")
+OPENSTACKSDK_IMPORT_ERROR = None if HAS_OPENSTACKSDK else ImportError("No module named 'openstack'")
+openstack = sdk_exc = config_exc = ks_exc = None
+
+
+def load_sdk():
+    """Import openstacksdk and keystoneauth1 once; raise :class:`NovaError` when they cannot be."""
+    global openstack, sdk_exc, config_exc, ks_exc, HAS_OPENSTACKSDK, OPENSTACKSDK_IMPORT_ERROR  # pylint: disable=global-statement
+    global ServiceTimeout, ServiceDown  # pylint: disable=global-statement
+    if openstack is not None:
+        return
+    try:
+        import openstack as sdk
+        from openstack import exceptions as sdk_exceptions
+        from openstack.config import exceptions as config_exceptions
+        from keystoneauth1 import exceptions as ks_exceptions
+    except ImportError as exc:
+        HAS_OPENSTACKSDK = False
+        OPENSTACKSDK_IMPORT_ERROR = exc
+        raise NovaError("openstacksdk is required: %s" % exc, kind="missing_library") from None
+    sdk_exc, config_exc, ks_exc = sdk_exceptions, config_exceptions, ks_exceptions
+    ServiceTimeout, ServiceDown = _service_errors(ks_exceptions)
+    openstack = sdk
+
 
 APP_NAME = "stackops.nova"
 APP_VERSION = "0.1.0"
@@ -55,22 +80,27 @@ class NovaError(Exception):
         self.status = status
 
 
-if HAS_OPENSTACKSDK:
-    class ServiceTimeout(ks_exc.ConnectTimeout):
+# ServiceTimeout and ServiceDown derive from keystoneauth's exceptions, so they are made when the
+# SDK is loaded (load_sdk); until then nothing can raise them.
+ServiceTimeout = ServiceDown = NovaError
+
+
+def _service_errors(ks_exceptions):
+    class ServiceTimeout(ks_exceptions.ConnectTimeout):  # pylint: disable=redefined-outer-name
         """A service did not answer in time, or the run's deadline passed: never retried."""
 
         def __init__(self, message, service=None):
             super().__init__(message)
             self.service = service
 
-    class ServiceDown(ks_exc.ConnectFailure):
+    class ServiceDown(ks_exceptions.ConnectFailure):  # pylint: disable=redefined-outer-name
         """A service refused every connection attempt of this run: never retried again."""
 
         def __init__(self, message, service=None):
             super().__init__(message)
             self.service = service
-else:  # pragma: no cover - without the SDK nothing connects
-    ServiceTimeout = ServiceDown = NovaError
+
+    return ServiceTimeout, ServiceDown
 
 
 class TimePolicy:
@@ -216,6 +246,7 @@ def connect(params):
     """
     if not HAS_OPENSTACKSDK:
         raise NovaError("openstacksdk is required: %s" % OPENSTACKSDK_IMPORT_ERROR, kind="missing_library")
+    load_sdk()
     cloud = params.get("cloud")
     deadline = _positive(params, "deadline")
     api_timeout = _positive(params, "api_timeout")
@@ -288,6 +319,10 @@ def _chain(exc):
 
 def _specific(exc):
     """The most telling exception of the chain: the first keystoneauth or HTTP one, else exc."""
+    try:
+        load_sdk()
+    except NovaError:
+        return exc
     for item in _chain(exc):
         if isinstance(item, (ks_exc.ClientException, sdk_exc.HttpException,
                              config_exc.OpenStackConfigException, ConnectionResetError)):
@@ -308,6 +343,8 @@ def is_transient(exc):
     if not HAS_OPENSTACKSDK:
         return False
     exc = _specific(exc)
+    if ks_exc is None:
+        return False
     if isinstance(exc, (ks_exc.SSLError, ServiceTimeout, ServiceDown)):
         return False
     if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RetriableConnectionFailure,
@@ -371,6 +408,8 @@ def describe_error(exc, what="talk to the cloud", via=None):
     if not HAS_OPENSTACKSDK:
         return NovaError("could not %s: %s" % (what, exc))
     exc = _specific(exc)
+    if ks_exc is None:
+        return NovaError("could not %s: %s" % (what, _clean(str(exc))))
     text = _clean(str(exc))
     status = _status_of(exc)
     if isinstance(exc, ServiceTimeout):

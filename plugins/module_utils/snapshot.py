@@ -267,11 +267,12 @@ def _same(value, option):
     return value == option
 
 
-def validate(data, name="snapshot"):
+def validate(data, name="snapshot", copy_data=True):
     """Check a snapshot against :data:`SCHEMA` and fill optional keys with their defaults; return it.
 
-    Works on a deep copy (the caller's data is never changed). Unknown keys are kept
-    (a newer writer stays readable). Raises :class:`SnapshotError` naming the key.
+    Works on a deep copy (the caller's data is never changed) unless ``copy_data`` is false
+    (the caller owns ``data`` and lets it be completed in place: no copy of a big snapshot).
+    Unknown keys are kept (a newer writer stays readable). Raises :class:`SnapshotError` naming the key.
     """
     if not isinstance(data, dict):
         raise SnapshotError("%s must be a mapping, got %s" % (name, _type_name(data)))
@@ -286,7 +287,8 @@ def validate(data, name="snapshot"):
         check(data, SCHEMA, name)
     except RecursionError:
         raise SnapshotError("%s is nested too deeply" % name) from None
-    data = copy.deepcopy(data)
+    if copy_data:
+        data = copy.deepcopy(data)
     data.setdefault("generated_at", None)
     data["source"] = dict(data.get("source") or {})
     data["warnings"] = list(data.get("warnings") or [])
@@ -335,7 +337,7 @@ def loads(text, name="snapshot"):
         data = json.loads(text)
     except ValueError as exc:
         raise SnapshotError("%s is not valid JSON: %s" % (name, exc)) from None
-    return validate(data, name)
+    return validate(data, name, copy_data=False)  # parsed here: nobody else holds it
 
 
 def load(path):

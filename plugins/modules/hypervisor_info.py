@@ -24,10 +24,13 @@ description:
   - Returns the whole result as a cloud snapshot (RV(snapshot), version 1, see C(docs/snapshot.md))
     that can be saved to a file and handed to M(stackops.nova.scheduling_explain) or the
     C(stackops.nova.explain) filter offline.
-  - "Requests: one paginated hypervisor list, one service list, one aggregate list, one server list
-    and one server group list from Nova, one provider list from placement, then four requests per
-    selected provider run concurrently (O(placement_workers) at a time). Never a Nova request per
-    hypervisor."
+  - "Requests: one paginated hypervisor list (at microversion 2.87, which keeps C(cpu_info) and spares
+    Nova an uptime call per hypervisor), one service list, one aggregate list, one server list and
+    one server group list from Nova, one provider list from placement; then, for 50 or more selected
+    nodes, one C(allocation_candidates) request (usage and traits of every provider it lists), one
+    provider listing per host aggregate and one inventory request per provider (about one request
+    per node), else four requests per selected provider; run concurrently (O(placement_workers) at a
+    time). Never a Nova request per hypervisor. See C(docs/facts.md)."
   - When placement cannot be read (unreachable, HTTP 403, no endpoint) the module still returns
     Nova's part, with a warning saying what is missing; the resource fields are then empty.
   - Needs the admin role (or equivalent policy) for hypervisors, services, aggregates and placement.

@@ -110,9 +110,19 @@ options:
   snapshot:
     description:
       - A cloud snapshot (version 1, C(docs/snapshot.md)), for example RV(stackops.nova.hypervisor_info#module:snapshot)
-        or a saved one read with C(lookup('ansible.builtin.file', path) | from_json). When omitted the
-        module reads the cloud.
+        or a saved one read with C(lookup('ansible.builtin.file', path) | from_json). When omitted (and
+        O(snapshot_path) too) the module reads the cloud.
+      - It is not repeated in the result's C(invocation) (a placeholder with its number of hosts is).
+      - O(snapshot_path) reads the same document from a file instead of the task's arguments.
+      - Mutually exclusive with O(snapshot_path).
     type: dict
+  snapshot_path:
+    description:
+      - A saved snapshot file (JSON, as written by C(stackops.nova.hypervisor_info) and saved with
+        C(to_json)), read by the module on the host it runs on. The cheapest way to explain offline
+        on a big cloud. Mutually exclusive with O(snapshot).
+    type: path
+    version_added: 0.2.0
   relaxations:
     description:
       - Whether to search for minimal relaxations when the request does not fit (each candidate is
@@ -176,6 +186,11 @@ EXAMPLES = r"""
     snapshot: "{{ lookup('ansible.builtin.file', 'cloud-snapshot.json') | from_json }}"
     flavor: {name: big, vcpus: 16, ram: 131072, disk: 200}
   register: offline
+
+- name: The same from the file directly (the snapshot is not in the task's arguments)
+  stackops.nova.scheduling_explain:
+    snapshot_path: cloud-snapshot.json
+    flavor: {name: big, vcpus: 16, ram: 131072, disk: 200}
 
 - name: Fail the play when it would not fit, with the reasons
   ansible.builtin.assert:
@@ -274,10 +289,30 @@ class SchedulingExplainModule(NovaModule):
         scheduler=dict(type="dict"),
         nova_release=dict(type="str"),
         snapshot=dict(type="dict"),
+        snapshot_path=dict(type="path"),
         relaxations=dict(type="bool", default=True),
         max_hosts_in_table=dict(type="int", default=40),
         return_snapshot=dict(type="bool", default=False),
     )
+    module_kwargs = dict(mutually_exclusive=[("snapshot", "snapshot_path")])
+
+    def offline(self):
+        return self.params["snapshot"] is not None or self.params["snapshot_path"] is not None
+
+    def needs_sdk(self):
+        # with a snapshot, an inline flavor and no image to look up, nothing is asked of the cloud
+        return not (self.offline() and isinstance(self.params["flavor"], dict)
+                    and not isinstance(self.params["image"], str))
+
+    def invocation_args(self):
+        snapshot = self.params.get("snapshot")
+        if snapshot is None:
+            return None
+        args = dict(self.params)
+        hosts = snapshot.get("hosts") if isinstance(snapshot, dict) else None
+        args["snapshot"] = "(a snapshot of %s hosts, not repeated here)" % (
+            len(hosts) if isinstance(hosts, list) else "?")
+        return args
 
     def validate(self):
         if self.params["count"] < 1:
@@ -344,8 +379,11 @@ class SchedulingExplainModule(NovaModule):
             flavor, _request = _flavors.resolve(self.conn, flavor_value, is_bfv=params["boot_from_volume"])
         image = self._image()
         snapshot = params["snapshot"]
-        if snapshot is not None:
-            snapshot = _snapshot.validate(snapshot, "snapshot")
+        if params["snapshot_path"] is not None:
+            snapshot = _snapshot.load(params["snapshot_path"])
+        elif snapshot is not None:
+            # the module's own copy of the option: completed in place, never copied again
+            snapshot = _snapshot.validate(snapshot, "snapshot", copy_data=False)
         else:
             snapshot = _gather.gather_snapshot(self.conn)
             for message in snapshot.get("warnings") or []:
@@ -353,7 +391,7 @@ class SchedulingExplainModule(NovaModule):
         if params["nova_release"]:
             snapshot = dict(snapshot, source=dict(snapshot.get("source") or {}, nova_release=params["nova_release"]))
         project_id = params["project_id"]
-        if project_id is None and params["snapshot"] is None:
+        if project_id is None and not self.offline():
             project_id = getattr(self.conn, "current_project_id", None)
         elif project_id is not None:
             project_id = self._project_id(project_id, snapshot)

@@ -438,3 +438,62 @@ def test_capacity_headroom_helper_agrees_with_module_numbers(conn):
         res = host["resources"]
         by_hand = min((res[rc]["capacity"] - res[rc]["used"]) // amount for rc, amount in request["resources"].items())
         assert capacity.headroom(res, request["resources"])[0] == by_hand
+
+
+def test_bulk_placement_reads_equal_the_per_provider_reads(conn):
+    """The bulk path (summaries + member_of + inventories) gives the per-provider values exactly.
+
+    fm-n0001 is made full by a placement allocation of a consumer Nova does not know, so
+    allocation_candidates does not list it and the bulk path falls back to its own
+    usages/traits requests for it.
+    """
+    placement = conn.placement
+    providers = placement.get("/resource_providers", params={"name": "fm-n0001"},
+                              microversion="1.39").json()["resource_providers"]
+    full = providers[0]["uuid"]
+    inventory = placement.get("/resource_providers/%s/inventories" % full,
+                              microversion="1.39").json()["inventories"]["MEMORY_MB"]
+    usages = placement.get("/resource_providers/%s/usages" % full, microversion="1.39").json()["usages"]
+    free = int((inventory["total"] - inventory["reserved"]) * inventory["allocation_ratio"]) - usages["MEMORY_MB"]
+    consumer = str(uuid.uuid4())
+    project = conn.current_project_id
+    body = {"allocations": {full: {"resources": {"MEMORY_MB": free}}}, "project_id": project,
+            "user_id": conn.current_user_id, "consumer_generation": None}
+    response = placement.put("/allocations/%s" % consumer, json=body, microversion="1.28", raise_exc=False)
+    assert response.status_code == 204, response.text
+    calls = []
+    original = conn.session.request
+
+    def counting(url, method, *args, **kwargs):
+        calls.append((method, url))
+        return original(url, method, *args, **kwargs)
+
+    try:
+        per_provider = snapshot(conn, servers=False, placement_bulk=False)
+        conn.session.request = counting
+        try:
+            bulk = snapshot(conn, servers=False, placement_bulk=True)
+        finally:
+            conn.session.request = original
+    finally:
+        placement.delete("/allocations/%s" % consumer, microversion="1.39")
+    assert not per_provider["warnings"] and not bulk["warnings"], (per_provider["warnings"], bulk["warnings"])
+    fields = ("provider_uuid", "resources", "traits", "provider_aggregates", "cpu_info")
+    compared = 0
+    for node, host in by_node(per_provider["hosts"]).items():
+        other = by_node(bulk["hosts"])[node]
+        for field in fields:
+            assert other[field] == host[field], (node, field, other[field], host[field])
+            compared += 1
+    assert compared == len(NODES) * len(fields)
+    assert by_node(bulk["hosts"])["fm-n0001"]["resources"]["MEMORY_MB"]["free"] == 0
+    assert by_node(bulk["hosts"])["fa1"]["provider_aggregates"]  # in az-a and fast
+    assert all(h["cpu_info"] for h in bulk["hosts"])  # the hypervisor list at 2.87 keeps cpu_info
+    per_provider_urls = [u for _m, u in calls if "/resource_providers/" in u]
+    assert len([u for u in per_provider_urls if u.endswith("/inventories")]) == len(NODES)
+    # only the provider the summaries do not list is asked for its usages and traits
+    assert [u for u in per_provider_urls if not u.endswith("/inventories")] == [
+        u for u in per_provider_urls if full in u and not u.endswith("/inventories")]
+    assert len([u for u in per_provider_urls if u.endswith(("/usages", "/traits"))]) == 2
+    assert not any(u.endswith("/aggregates") for u in per_provider_urls)
+    assert len([u for _m, u in calls if "/allocation_candidates" in u]) == 1

@@ -155,20 +155,30 @@ def run(cloud, conf, req, options=None):
     ctx = Context(cloud, conf, req)
     checks, notes = build_checks(ctx)
     matrix = evaluate_matrix(cloud, ctx, checks)
-    hosts = cloud.hosts
-    pre_idx = [i for i, c in enumerate(checks) if c.stage in ("prefilter", "placement")]
-    filter_idx = [i for i, c in enumerate(checks) if c.stage == "filter"]
-    claim_idx = [i for i, c in enumerate(checks) if c.stage == CL.STAGE]
+    pre_idx, filter_idx, claim_idx = _stage_indexes(checks)
 
     # Nova's candidates: what placement returns (prefilters + placement), before host filters.
-    candidates = [h for h in hosts if not any(matrix[h.index][i]["verdict"] in _BAD for i in pre_idx)]
+    candidates = [h for h in cloud.hosts if not any(matrix[h.index][i]["verdict"] in _BAD for i in pre_idx)]
     possible = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _BAD
                                                  for i in filter_idx + claim_idx)]
     valid = [h for h in possible if not any(cell["verdict"] in _UNSURE for cell in matrix[h.index])]
     valid_ids = {h.index for h in valid}
     maybe = [h for h in possible if h.index not in valid_ids]
+    return _conclude(ctx, checks, matrix, notes, candidates, valid, maybe)
 
-    count = req["count"]
+
+def _stage_indexes(checks):
+    """Positions of the checks Nova runs before the filters, of the filters, and of the claim."""
+    pre_idx = [i for i, c in enumerate(checks) if c.stage in ("prefilter", "placement")]
+    filter_idx = [i for i, c in enumerate(checks) if c.stage == "filter"]
+    claim_idx = [i for i, c in enumerate(checks) if c.stage == CL.STAGE]
+    return pre_idx, filter_idx, claim_idx
+
+
+def _conclude(ctx, checks, matrix, notes, candidates, valid, maybe):
+    """Place the instances on the certain verdicts, then (if needed) with the unknowns as passes."""
+    pre_idx, filter_idx, claim_idx = _stage_indexes(checks)
+    count = ctx.req["count"]
     sure_candidates = [h for h in candidates if not any(matrix[h.index][i]["verdict"] in _UNSURE for i in pre_idx)]
     placements, failed_step = _place(ctx, checks, matrix, sure_candidates, filter_idx, claim_idx, count, True)
     fits = len(placements) == count and failed_step is None
@@ -184,6 +194,41 @@ def run(cloud, conf, req, options=None):
         "maybe": maybe, "fits": fits, "placements": placements, "failed_step": failed_step,
         "optimistic": optimistic, "notes": notes,
     }
+
+
+def rerun_host(result, cloud, index):
+    """:func:`run` for ``cloud``, which differs from ``result``'s cloud only in host ``index``.
+
+    Only that host's row is evaluated again (every other row, the checks and their order are
+    the earlier pass's); Nova's candidates, the valid and maybe hosts and the placement of
+    every instance are then worked out as :func:`run` does. Same answer as a full ``run``, at
+    the cost of one row plus the placement.
+    """
+    base = result["ctx"]
+    ctx = Context(cloud, base.conf, base.req)
+    checks = result["checks"]
+    host = cloud.hosts[index]
+    row = [check.evaluate(host, ctx, None) for check in checks]
+    matrix = list(result["matrix"])
+    matrix[index] = row
+    pre_idx, filter_idx, claim_idx = _stage_indexes(checks)
+    is_candidate = not any(row[i]["verdict"] in _BAD for i in pre_idx)
+    is_possible = is_candidate and not any(row[i]["verdict"] in _BAD for i in filter_idx + claim_idx)
+    is_valid = is_possible and not any(cell["verdict"] in _UNSURE for cell in row)
+
+    def replaced(hosts, keep):
+        out = [h for h in hosts if h.index != index]
+        if keep:
+            position = 0
+            while position < len(out) and out[position].index < index:
+                position += 1
+            out.insert(position, host)
+        return out
+
+    candidates = replaced(result["candidates"], is_candidate)
+    valid = replaced(result["valid"], is_valid)
+    maybe = replaced(result["maybe"], is_possible and not is_valid)
+    return _conclude(ctx, checks, matrix, result["notes"], candidates, valid, maybe)
 
 
 def capacity_bound(ctx, hosts, rc_checks):

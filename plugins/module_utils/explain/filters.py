@@ -388,9 +388,15 @@ class ImagePropertiesFilter(Filter):
         self.bits = int(bits) if bits not in (None, "") and str(bits).isdigit() else None
 
     def key(self, host, ctx):
-        raw = host.raw
-        return (json.dumps(raw.get("supported_instances"), sort_keys=True), raw.get("hypervisor_version"),
-                json.dumps(raw.get("cpu_info"), sort_keys=True, default=str), raw.get("hypervisor_type"))
+        # a function of the host alone: computed once per Host object (engine passes of the
+        # relaxation search reuse it; a changed host is a new object)
+        cached = host.memo.get("image_key")
+        if cached is None:
+            raw = host.raw
+            cached = (json.dumps(raw.get("supported_instances"), sort_keys=True), raw.get("hypervisor_version"),
+                      json.dumps(raw.get("cpu_info"), sort_keys=True, default=str), raw.get("hypervisor_type"))
+            host.memo["image_key"] = cached
+        return cached
 
     def evaluate(self, host, ctx, state):
         if self.error:

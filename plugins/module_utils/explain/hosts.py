@@ -35,7 +35,7 @@ class Host:
     __slots__ = ("index", "name", "nodename", "label", "raw", "resources", "traits", "provider_aggregates",
                  "aggregate_ids", "aggregates", "agg_metadata", "az", "service", "disabled", "up",
                  "disabled_reason", "instances", "num_instances", "num_io_ops", "failed_builds", "attrs",
-                 "agg_key")
+                 "agg_key", "memo")
 
     def __init__(self, index, raw, aggregates_by_id, aggregates_by_host, default_az):
         if not isinstance(raw, dict):
@@ -45,6 +45,7 @@ class Host:
             raise ExplainError("snapshot.hosts[%d].name is required" % index)
         self.index = index
         self.raw = raw
+        self.memo = {}  # values computed from this host alone, kept across engine passes
         self.name = str(name)
         self.nodename = str(raw.get("nodename") or name)
         self.label = self.name if self.nodename == self.name else "%s/%s" % (self.name, self.nodename)

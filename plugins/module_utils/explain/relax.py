@@ -12,15 +12,17 @@ returned, with the hosts that would then be valid.
 
 from __future__ import annotations
 
-import copy
 import math
 
+from ansible_collections.stackops.nova.plugins.module_utils import capacity as _cap
 from ansible_collections.stackops.nova.plugins.module_utils.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError
 from ansible_collections.stackops.nova.plugins.module_utils.explain.request import normalize_request
 
 _BAD = (C.FAIL, C.ERROR)
+# verifications of per-host changes that may fail before the search of that kind stops
+MAX_HOST_ATTEMPTS = 20
 # Order = how small the change is for a user (first = least intrusive).
 _ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "drop_extra_spec",
           "drop_image_property", "enable_host", "allocation_ratio")
@@ -46,11 +48,48 @@ def _original_request(req):
     return request
 
 
-def _verify(cloud, conf, request):
+def _engine():
     from ansible_collections.stackops.nova.plugins.module_utils.explain import engine
+    return engine
+
+
+def _row_key(row):
+    """The verdicts of a host's row (cells of hosts with equal keys are shared objects)."""
+    return tuple(id(cell) for cell in row)
+
+
+def _resource_key(host):
+    return tuple(sorted((rc, tuple(sorted(view.items()))) for rc, view in host.resources.items()))
+
+
+def _most_instances(host, rc_checks):
+    """An upper bound of the instances of this request ``host`` can hold (placement classes only)."""
+    most = None
+    for check in rc_checks:
+        if check.fallback is not None:
+            return float("inf")  # PCPU or VCPU: no simple bound
+        view = host.resources.get(check.rc)
+        count = 0 if view is None else _cap.max_allocations(view, check.amount)
+        if count is not None and (most is None or count < most):
+            most = count
+    return float("inf") if most is None else most
+
+
+def _verify(cloud, conf, request, base_req=None, bound=None):
+    """The engine pass of ``request`` when it places every instance, else None.
+
+    ``bound()``: how many instances of ``base_req`` the hosts' capacity can hold at most; a
+    request asking the same resources for more instances cannot fit, so it is not run.
+    """
+    engine = _engine()
     try:
         req = normalize_request(request, cloud.snapshot)
     except ExplainError:
+        return None
+    if base_req is not None and bound is not None and \
+            req["placement"]["resources"] == base_req["placement"]["resources"] and \
+            req["placement"].get("fallback") == base_req["placement"].get("fallback") and \
+            req["count"] > bound():
         return None
     result = engine.run(cloud, conf, req)
     if result["fits"] is not True:  # a change that fits only if unknown checks pass is not verified
@@ -58,17 +97,29 @@ def _verify(cloud, conf, request):
     return result
 
 
-def relaxations(cloud, conf, req, result, limit=10):
-    """Verified single changes that make the request fit, smallest first."""
+def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_ATTEMPTS):
+    """Verified single changes that make the request fit, smallest first.
+
+    The per-host changes (enable a host, raise one host's allocation ratio) cost one row and
+    one placement each, are skipped when the changed host cannot make up for what the other
+    hosts cannot hold, and stop after ``max_host_attempts`` verifications that found nothing.
+    """
     base = _original_request(req)
     found = []
     seen = set()
+    rc_checks = [c for c in result["checks"] if isinstance(c, P.ResourceClass)]
+    memo = {}
+
+    def bound():
+        if "bound" not in memo:
+            memo["bound"] = sum(_most_instances(h, rc_checks) for h in cloud.hosts)
+        return memo["bound"]
 
     def attempt(kind, change, request=None, the_cloud=None, detail=None):
         if len(found) >= limit * 2 or change in seen:
             return
         seen.add(change)
-        verified = _verify(the_cloud or cloud, conf, request or base)
+        verified = _verify(the_cloud or cloud, conf, request or base, req, bound)
         if verified is None:
             return
         valid = [h.label for h in verified["valid"]]
@@ -141,24 +192,54 @@ def relaxations(cloud, conf, req, result, limit=10):
             attempt("drop_image_property", "remove image property %s=%s" % (key, props[key]),
                     dict(base, image=image), detail={"image_property": key})
 
-    # 6. enable a disabled host / 7. raise one host's allocation ratio
+    # 6. enable a disabled host / 7. raise one host's allocation ratio: one candidate per host,
+    # pre-checked (can the changed host, with what the others hold, take the whole request?),
+    # grouped (hosts whose change has the same effect are verified once until one is found) and
+    # verified by re-evaluating the changed host's row only; at most ``max_host_attempts``
+    # verifications that find nothing.
+    budget = {"failed": 0}
+    rejected = set()
+    placed = len(result["placements"])
+    affinity = (req["group"] or {}).get("policy") == "affinity"
+
+    def host_attempt(kind, change, host, raw, detail, group_key):
+        if len(found) >= limit * 2 or change in seen or group_key in rejected \
+                or budget["failed"] >= max_host_attempts:
+            return
+        seen.add(change)
+        the_cloud = cloud.with_host(host.index, raw)
+        if not affinity and placed + _most_instances(the_cloud.hosts[host.index], rc_checks) < req["count"]:
+            rejected.add(group_key)  # cannot hold what the others leave over: no verification needed
+            return
+        verified = _engine().rerun_host(result, the_cloud, host.index)
+        if verified["fits"] is not True:  # fits only if unknown checks pass: not verified
+            budget["failed"] += 1
+            rejected.add(group_key)
+            return
+        valid = [h.label for h in verified["valid"]]
+        found.append({"kind": kind, "change": change, "detail": detail, "hosts_valid": len(valid),
+                      "hosts": valid[:10], "lands_on": [p["host"] for p in verified["placements"]][:10],
+                      "verified": True})
+
     for host in cloud.hosts:
+        if len(found) >= limit * 2 or budget["failed"] >= max_host_attempts:
+            break
         row = matrix[host.index]
         bad = [checks[i] for i, cell in enumerate(row) if cell["verdict"] in _BAD]
         if not bad:
             continue
         if all(c.id in ("prefilter:compute_status", "filter:ComputeFilter") for c in bad) and host.disabled:
-            raw = copy.deepcopy(host.raw)
-            raw["service"] = dict(raw.get("service") or {}, status="enabled", disabled_reason=None)
+            service = dict(host.raw.get("service") or {}, status="enabled", disabled_reason=None)
+            if service.get("state") == "down":
+                continue
+            raw = dict(host.raw, service=service)
             if raw.get("traits") is not None:
                 raw["traits"] = [t for t in raw["traits"] if t != "COMPUTE_STATUS_DISABLED"]
-            if raw["service"].get("state") == "down":
-                continue
-            attempt("enable_host", "enable the compute service on %s" % host.label, base,
-                    cloud.with_host(host.index, raw), detail={"host": host.name})
+            host_attempt("enable_host", "enable the compute service on %s" % host.label, host, raw,
+                         {"host": host.name}, ("enable_host", _row_key(row), _resource_key(host)))
         rc_bad = [c for c in bad if isinstance(c, P.ResourceClass)]
         if rc_bad and len(rc_bad) == len(bad):
-            raw = copy.deepcopy(host.raw)
+            resources = dict(host.raw.get("resources") or {})
             changes = {}
             for check in rc_bad:
                 view = host.resources[check.rc]
@@ -167,14 +248,15 @@ def relaxations(cloud, conf, req, result, limit=10):
                     changes = None
                     break
                 ratio = math.ceil((view["used"] + check.amount) / float(usable) * 100) / 100.0
-                raw["resources"][check.rc] = dict(raw["resources"][check.rc], allocation_ratio=ratio)
+                resources[check.rc] = dict(resources[check.rc], allocation_ratio=ratio)
                 changes[check.rc] = {"from": view["allocation_ratio"], "to": ratio}
             if changes:
                 text = ", ".join("%s allocation_ratio %g -> %g" % (rc, v["from"], v["to"]) for rc, v in changes.items())
                 aggs = sorted(str(a.get("name") or a.get("id")) for a in host.aggregates)
-                attempt("allocation_ratio", "on %s set %s" % (host.label, text), base,
-                        cloud.with_host(host.index, raw),
-                        detail={"host": host.name, "ratios": changes, "aggregates": aggs})
+                host_attempt("allocation_ratio", "on %s set %s" % (host.label, text), host,
+                             dict(host.raw, resources=resources),
+                             {"host": host.name, "ratios": changes, "aggregates": aggs},
+                             ("allocation_ratio", _row_key(row), _resource_key(host)))
     found.sort(key=lambda r: (_ORDER.index(r["kind"]), 0 if r["kind"] == "smaller_flavor" else -r["hosts_valid"]))
     # keep the variety: at most 3 of a kind
     result_list, per_kind = [], {}

@@ -28,7 +28,8 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 # non-finite floats and very long integers.
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10 ** 300, max_value=10 ** 400),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-                    st.sampled_from(["1", "-1", "0", "40", "yes", "no", "true", "nan", "inf", "1e999", " 7 "]))
+                    st.sampled_from(["1", "-1", "0", "40", "yes", "no", "true", "nan", "inf", "1e999", " 7 "]),
+                    st.sampled_from([float("nan"), float("inf"), float("-inf"), 10 ** 350]))
 JSON = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                      st.dictionaries(st.text(max_size=8), inner, max_size=4)),
                     max_leaves=12)
@@ -188,7 +189,7 @@ def test_the_strategies_reach_the_odd_values():
     """The properties above are only worth something if odd values are generated."""
     seen = []
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, derandomize=True)
     @given(value=SCALARS)
     def collect(value):
         seen.append(value)

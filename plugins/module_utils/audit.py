@@ -690,6 +690,8 @@ def _capacity(inv):
 
 def _free_capacity(prov):
     used = {}
+    if prov.get("allocations") is None and prov.get("usages") is not None:
+        used = dict(prov["usages"])  # from a snapshot: placement's usages, allocations not read
     for body in (prov.get("allocations") or {}).values():
         _add(used, (body or {}).get("resources"))
     free = {}
@@ -733,6 +735,99 @@ def _config_findings(prov, hyp, config):
                               % (prov["uuid"], rc, field, want)],
                  "repair": {"action": "set_inventory", "provider": prov["uuid"], "name": prov["name"],
                             "resource_class": rc, "field": field, "value": want, "was": have}})
+
+
+# ------------------------------------------------------------------ from a cloud snapshot
+
+# The kinds a cloud snapshot (docs/snapshot.md) decides from its own data, with no extra request.
+SNAPSHOT_KINDS = ("compute_node_without_provider", "aggregate_missing_in_placement",
+                  "aggregate_stale_in_placement", "disabled_trait_mismatch")
+SNAPSHOT_ADVICE = "run stackops.nova.placement_audit for the evidence and the fix"
+_SNAPSHOT_AGGREGATE_KINDS = ("aggregate_missing_in_placement", "aggregate_stale_in_placement")
+
+
+def snapshot_audit(hosts, aggregates, nodes_per_host=None):
+    """The audit's findings of :data:`SNAPSHOT_KINDS` over the hosts of a snapshot, through :func:`audit`.
+
+    ``hosts``: snapshot host objects whose placement part was read (``provider_uuid`` null: no
+    provider); ``aggregates``: the snapshot's aggregates. ``nodes_per_host``: ``{service host:
+    compute nodes}`` of the whole cloud (a filtered snapshot may hold one node of a multi-node
+    host): Nova mirrors a host's aggregates into placement for one node only, so for a host with
+    several nodes the aggregate kinds are unknown and never reported. Fields that are null (not
+    read) decide nothing. Returns the findings, as :func:`audit` words them.
+    """
+    hypervisors, services, providers, host_of = [], {}, [], {}
+    for entry in hosts:
+        uuid = entry.get("provider_uuid")
+        hyp_id = uuid or entry.get("hypervisor_id")
+        hypervisors.append({"id": hyp_id, "hypervisor_hostname": entry.get("nodename"), "host": entry.get("name"),
+                            "hypervisor_type": entry.get("hypervisor_type"),
+                            "vcpus": None, "memory_mb": None, "local_gb": None})
+        if entry.get("service") is not None:
+            services.setdefault(entry.get("name"), dict(entry["service"], host=entry.get("name")))
+        if not uuid:
+            continue
+        host_of[uuid] = entry.get("name")
+        resources = entry.get("resources") or {}
+        known = all(view.get("used") is not None for view in resources.values())
+        prov = provider_entry({"uuid": uuid, "name": entry.get("nodename")},
+                              inventories=dict(resources) if known else {}, traits=entry.get("traits"),
+                              aggregates=entry.get("provider_aggregates"), allocations=None)
+        prov["usages"] = {rc: view["used"] for rc, view in resources.items()} if known else {}
+        providers.append(prov)
+    result = audit(hypervisors, list(services.values()), [aggregate_entry(a) for a in aggregates or ()],
+                   [], [], providers)
+    in_snapshot = {}
+    for entry in hosts:
+        in_snapshot[entry.get("name")] = in_snapshot.get(entry.get("name"), 0) + 1
+    counts = {name: max(n, (nodes_per_host or {}).get(name, 0)) for name, n in in_snapshot.items()}
+    findings = []
+    for finding in result["findings"]:
+        if finding["kind"] not in SNAPSHOT_KINDS:
+            continue
+        if finding["kind"] in _SNAPSHOT_AGGREGATE_KINDS \
+                and counts.get(host_of.get((finding.get("provider") or {}).get("uuid")), 0) != 1:
+            continue
+        findings.append(finding)
+    return findings
+
+
+def _snapshot_effect(finding):
+    """What the finding does to the snapshot's numbers (totals, headroom, explanations)."""
+    kind = finding["kind"]
+    if kind == "compute_node_without_provider":
+        return "its resources and traits are unknown here (left out of totals and headroom)"
+    if kind == "disabled_trait_mismatch":
+        effect = (finding.get("capacity_effect") or [{}])[0]
+        if (finding.get("service") or {}).get("status") != "disabled":
+            return ("placement hides its free %s from the scheduler (wrongly held); the headroom counts it 0 "
+                    "although Nova has the service enabled" % (_fmt(effect.get("wrongly_held") or {})
+                                                               if effect.get("wrongly_held") else "capacity"))
+        return ("placement still offers its free %s (wrongly free); the headroom counts it 0 because the "
+                "service is disabled" % (_fmt(effect.get("wrongly_free") or {})
+                                         if effect.get("wrongly_free") else "capacity"))
+    aggregate = finding.get("aggregate") or {}
+    if kind == "aggregate_missing_in_placement":
+        return ("its capacity is counted in aggregate %s here but placement's aggregate prefilters do not "
+                "offer it for that aggregate" % aggregate.get("name"))
+    return ("placement's aggregate prefilters offer its capacity for aggregate %s, which does not count "
+            "it here" % aggregate.get("name"))
+
+
+def snapshot_warnings(findings, limit=10):
+    """One warning per finding (at most ``limit`` per kind, then a count): what, the effect, the advice."""
+    warnings = []
+    for kind in KINDS:
+        group = [f for f in findings if f["kind"] == kind]
+        for finding in group[:limit]:
+            warnings.append("placement audit: %s; effect on these numbers: %s; %s"
+                            % (finding["message"], _snapshot_effect(finding), SNAPSHOT_ADVICE))
+        if len(group) > limit:
+            warnings.append("placement audit: %d more %s finding(s) (%s); %s" % (
+                len(group) - limit, kind,
+                ", ".join(str((f.get("provider") or {}).get("name") or (f.get("compute_node") or {}).get(
+                    "hypervisor_hostname")) for f in group[limit:limit + 10]), SNAPSHOT_ADVICE))
+    return warnings
 
 
 def summarize(findings, unknown=()):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.stackops.nova.plugins.module_utils import audit as _audit
 from ansible_collections.stackops.nova.plugins.module_utils import connection as _conn
 from ansible_collections.stackops.nova.plugins.module_utils import facts as _facts
 
@@ -191,12 +192,19 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
 
     hosts = _facts.build_hosts(hypervisors, services, raw_aggregates,
                                default_availability_zone=default_availability_zone, warnings=warnings)
+    nodes_per_host = {}
+    for entry in hosts:
+        nodes_per_host[entry["name"]] = nodes_per_host.get(entry["name"], 0) + 1
     hosts = _facts.select_hosts(hosts, aggregates, host=host, availability_zone=availability_zone,
                                 aggregate=aggregate, service_status=service_status, service_state=service_state)
 
     placement_mv = None
     if placement and hosts:
-        placement_mv = _gather_placement(conn, hosts, workers, warnings, raw_aggregates, placement_bulk)
+        placement_mv, placement_read = _gather_placement(conn, hosts, workers, warnings, raw_aggregates,
+                                                         placement_bulk)
+        if placement_read:
+            # the audit kinds this data decides, no extra request (docs/audit.md)
+            warnings.extend(_audit.snapshot_warnings(_audit.snapshot_audit(hosts, aggregates, nodes_per_host)))
 
     if servers and hosts:
         try:
@@ -235,17 +243,13 @@ def _gather_placement(conn, hosts, workers, warnings, nova_aggregates=(), bulk=N
     except _conn.NovaError as exc:
         warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
                         "(only Nova's data is returned): %s" % exc.message)
-        return None
+        return None, False
     except Exception as exc:  # e.g. no placement endpoint in the catalog
         warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
                         "(only Nova's data is returned): %s" % _conn.describe_error(exc, "reach placement", via=conn).message)
-        return None
+        return None, False
+    # compute nodes without a provider are told by the audit warnings (compute_node_without_provider)
     mapping = _facts.match_providers(hosts, providers)
-    missing = [h for h in hosts if not h.get("provider_uuid") or h["provider_uuid"] not in mapping]
-    if missing:
-        names = ", ".join(sorted(str(h["nodename"]) for h in missing)[:10])
-        warnings.append("%d compute node(s) have no placement resource provider: %s%s"
-                        % (len(missing), names, " ..." if len(missing) > 10 else ""))
     uuids = sorted(mapping)
     workers = max(1, int(workers))
     if bulk is None:
@@ -268,7 +272,7 @@ def _gather_placement(conn, hosts, workers, warnings, nova_aggregates=(), bulk=N
     empty = [mapping[r["uuid"]]["nodename"] for r in results if r.get("inventories") == {}]
     if empty:
         warnings.append("%d resource provider(s) have no inventory: %s" % (len(empty), ", ".join(sorted(empty)[:10])))
-    return placement_mv
+    return placement_mv, True
 
 
 def provider_summaries(adapter, microversion):

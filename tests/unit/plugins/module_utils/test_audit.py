@@ -247,3 +247,100 @@ def test_repair_of_traits_is_idempotent_and_keeps_other_traits(monkeypatch):
     adapter = FakePlacement({url: {"traits": ["COMPUTE_STATUS_DISABLED", "CUSTOM_X"], "resource_provider_generation": 8}})
     result = _apply(monkeypatch, adapter, action)
     assert result["changed"] is False and adapter.writes == []
+
+
+# ------------------------------------------------------------------ from a cloud snapshot (gather.py's warnings)
+
+from ansible_collections.stackops.nova.plugins.module_utils import facts as F  # noqa: E402
+
+AGG = "cccccccc-cccc-cccc-cccc-cccccccccccc"
+CN3, CN4 = "33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"
+
+
+def snapshot_hosts(status=None, traits=None, provider_aggregates=None, agg_hosts=("c1", "m"), no_provider=()):
+    """Snapshot hosts as gather.py builds them: c1, c2 (one node each), m (two nodes: m-1, m-2)."""
+    nodes = [(CN1, "c1", "c1"), (CN2, "c2", "c2"), (CN3, "m", "m-1"), (CN4, "m", "m-2")]
+    status = status or {}
+    hypervisors = [{"id": u, "hypervisor_hostname": node, "hypervisor_type": "QEMU",
+                    "service": {"host": host, "id": "s-" + host}} for u, host, node in nodes]
+    services = [{"id": "s-" + h, "host": h, "binary": "nova-compute", "status": status.get(h, "enabled"),
+                 "state": "up"} for h in ("c1", "c2", "m")]
+    aggregates = [{"id": 1, "uuid": AGG, "name": "fast", "hosts": list(agg_hosts)}]
+    hosts = F.build_hosts(hypervisors, services, aggregates)
+    for entry in hosts:
+        if entry["nodename"] in no_provider:
+            entry["provider_uuid"] = None
+            continue
+        default_traits = ["COMPUTE_STATUS_DISABLED"] if status.get(entry["name"]) == "disabled" else []
+        default_aggs = [AGG] if entry["nodename"] in ("c1", "m-1") and entry["name"] in agg_hosts else []
+        F.attach_placement(entry, {
+            "inventories": INV, "usages": {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 10},
+            "traits": (traits or {}).get(entry["nodename"], default_traits),
+            "aggregates": (provider_aggregates or {}).get(entry["nodename"], default_aggs)})
+    return hosts, [F.aggregate_entry(a) for a in aggregates]
+
+
+def test_snapshot_clean_cloud_gives_nothing_multi_node_host_mirrored_once():
+    hosts, aggregates = snapshot_hosts(status={"c2": "disabled"})
+    assert A.snapshot_audit(hosts, aggregates) == []
+    assert A.snapshot_warnings([]) == []
+
+
+def test_snapshot_trait_on_enabled_service_names_host_and_hidden_capacity():
+    hosts, aggregates = snapshot_hosts(traits={"c1": ["COMPUTE_STATUS_DISABLED"]})
+    findings = A.snapshot_audit(hosts, aggregates)
+    assert [f["kind"] for f in findings] == ["disabled_trait_mismatch"]
+    # the free capacity from the snapshot's usages: VCPU 8x4-2, MEMORY_MB 8192-512-1024, DISK_GB 100-10
+    assert findings[0]["capacity_effect"][0]["wrongly_held"] == {"VCPU": 30, "MEMORY_MB": 6656, "DISK_GB": 90}
+    [warning] = A.snapshot_warnings(findings)
+    assert warning.startswith("placement audit: service nova-compute on c1 is enabled but provider c1 has "
+                              "COMPUTE_STATUS_DISABLED; effect on these numbers: placement hides its free "
+                              "DISK_GB=90, MEMORY_MB=6656, VCPU=30")
+    assert warning.endswith("; run stackops.nova.placement_audit for the evidence and the fix")
+
+
+def test_snapshot_disabled_service_without_trait_is_wrongly_free():
+    hosts, aggregates = snapshot_hosts(status={"c2": "disabled"}, traits={"c2": []})
+    [finding] = A.snapshot_audit(hosts, aggregates)
+    assert finding["kind"] == "disabled_trait_mismatch" and finding["provider"]["name"] == "c2"
+    assert "still offers its free DISK_GB=90, MEMORY_MB=6656, VCPU=30 (wrongly free)" in A.snapshot_warnings([finding])[0]
+
+
+def test_snapshot_node_without_provider():
+    hosts, aggregates = snapshot_hosts(no_provider=("c2",))
+    [finding] = A.snapshot_audit(hosts, aggregates)
+    assert finding["kind"] == "compute_node_without_provider"
+    assert "compute node c2 (%s, host c2) has no resource provider" % CN2 in A.snapshot_warnings([finding])[0]
+
+
+def test_snapshot_aggregates_single_node_hosts_only():
+    # c1's provider lost the aggregate; c2's provider has it though c2 is not in it; m-2 never has it
+    hosts, aggregates = snapshot_hosts(provider_aggregates={"c1": [], "c2": [AGG], "m-1": []})
+    found = sorted((f["kind"], f["provider"]["name"]) for f in A.snapshot_audit(hosts, aggregates))
+    assert found == [("aggregate_missing_in_placement", "c1"), ("aggregate_stale_in_placement", "c2")]
+    text = " | ".join(A.snapshot_warnings(A.snapshot_audit(hosts, aggregates)))
+    assert "host c1 is in aggregate fast but provider c1 is not in placement aggregate %s" % AGG in text
+    # a filtered snapshot holding one node of the two-node host m: still unknown, not a warning
+    only_m1 = [h for h in hosts if h["nodename"] == "m-1"]
+    assert A.snapshot_audit(only_m1, aggregates) != [] and A.snapshot_audit(only_m1, aggregates, {"m": 2}) == []
+
+
+def test_snapshot_unread_fields_decide_nothing():
+    hosts, aggregates = snapshot_hosts(traits={"c1": ["COMPUTE_STATUS_DISABLED"]}, provider_aggregates={"c1": []})
+    for entry in hosts:
+        entry["traits"] = None
+        entry["provider_aggregates"] = None
+    assert A.snapshot_audit(hosts, aggregates) == []
+    hosts, aggregates = snapshot_hosts(traits={"c1": ["COMPUTE_STATUS_DISABLED"]})
+    for view in hosts[0]["resources"].values():
+        view["used"] = None  # usages unread: the trait finding stays, with no amounts guessed
+    [finding] = A.snapshot_audit(hosts, aggregates)
+    assert finding["capacity_effect"][0]["wrongly_held"] == {}
+    assert "placement hides its free capacity from the scheduler" in A.snapshot_warnings([finding])[0]
+
+
+def test_snapshot_warnings_are_bounded_per_kind():
+    hosts, aggregates = snapshot_hosts(no_provider=("c1", "c2", "m-1", "m-2"))
+    warnings = A.snapshot_warnings(A.snapshot_audit(hosts, aggregates), limit=2)
+    assert len(warnings) == 3
+    assert warnings[2].startswith("placement audit: 2 more compute_node_without_provider finding(s) (m-1, m-2)")

@@ -128,7 +128,8 @@ def test_missing_provider_vanished_provider_and_empty_inventory():
     assert hosts["n3"]["resources"] == {} and hosts["n3"]["traits"] == ["T"]
     assert hosts["n4"]["resources"] == {}
     text = " | ".join(snap["warnings"])
-    assert "1 compute node(s) have no placement resource provider: n2" in text
+    assert "placement audit: compute node n2 (%s, host h2) has no resource provider" % U[2] in text
+    assert "run stackops.nova.placement_audit for the evidence and the fix" in text
     assert "1 placement request(s) failed" in text and "not found (HTTP 404)" in text
     assert "1 resource provider(s) have no inventory: n4" in text
 

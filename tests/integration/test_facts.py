@@ -299,6 +299,59 @@ def test_placement_unreachable_returns_novas_part_with_a_warning(cloud, tmp_path
     assert result["headroom"]["total"] == 0 and len(result["headroom"]["unknown"]) == 6
 
 
+def test_placement_drift_the_snapshot_decides_is_a_warning_naming_the_host(cloud, tmp_path, conn):
+    """COMPUTE_STATUS_DISABLED put on the enabled fa2 and fa1's provider taken out of aggregate
+    ``fast`` (through placement's API): hypervisor_info warns about both, naming the host, the
+    effect and the audit module. The clean cloud gives no such warning (the first test asserts
+    ``snapshot.warnings == []``, with the two-node host fm in aggregate zone-b); the drift is
+    undone afterwards and the snapshot is clean again."""
+    placement, mv = conn.placement, "1.36"
+
+    def provider(name):
+        return placement.get("/resource_providers", params={"name": name},
+                             microversion=mv).json()["resource_providers"][0]["uuid"]
+
+    def put(url, body):
+        response = placement.put(url, json=body, microversion=mv, raise_exc=False)
+        assert response.status_code == 200, (url, response.text)
+
+    def edit(url, key, change):
+        current = placement.get(url, microversion=mv).json()
+        put(url, {key: change(current[key]), "resource_provider_generation": current["resource_provider_generation"]})
+
+    fa1, fa2 = provider("fa1"), provider("fa2")
+    fast = [a for a in conn.compute.get("/os-aggregates", microversion="2.41").json()["aggregates"]
+            if a["name"] == "fast"][0]["uuid"]
+    edit("/resource_providers/%s/traits" % fa2, "traits", lambda t: t + ["COMPUTE_STATUS_DISABLED"])
+    try:
+        edit("/resource_providers/%s/aggregates" % fa1, "aggregates", lambda a: [x for x in a if x != fast])
+        try:
+            result, output = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.fill"})
+        finally:
+            edit("/resource_providers/%s/aggregates" % fa1, "aggregates", lambda a: sorted(set(a) | {fast}))
+    finally:
+        edit("/resource_providers/%s/traits" % fa2, "traits",
+             lambda t: [x for x in t if x != "COMPUTE_STATUS_DISABLED"])
+    assert not result.get("failed"), result
+    audit = [w for w in result["snapshot"]["warnings"] if w.startswith("placement audit: ")]
+    assert len(audit) == 2, result["snapshot"]["warnings"]
+    trait = [w for w in audit if "COMPUTE_STATUS_DISABLED" in w][0]
+    # the free capacity placement hides is what the module reports free on fa2
+    free = by_node(result["hypervisors"])["fa2"]["resources"]
+    assert trait.startswith("placement audit: service nova-compute on fa2 is enabled but provider fa2 has "
+                            "COMPUTE_STATUS_DISABLED; effect on these numbers: placement hides its free "
+                            "DISK_GB=%d, MEMORY_MB=%d, VCPU=%d from the scheduler"
+                            % (free["DISK_GB"]["free"], free["MEMORY_MB"]["free"], free["VCPU"]["free"]))
+    aggregate = [w for w in audit if "aggregate" in w and w is not trait][0]
+    assert aggregate.startswith("placement audit: host fa1 is in aggregate fast but provider fa1 is not in "
+                                "placement aggregate %s" % fast)
+    assert all(w.endswith("run stackops.nova.placement_audit for the evidence and the fix") for w in audit)
+    # they reach the module's warnings, and the numbers say the same: fa2 counts 0 while the trait is there
+    assert sum("placement audit: service nova-compute on fa2" in w for w in result.get("warnings", [])) == 1
+    assert [h["fits"] for h in result["headroom"]["hosts"] if h["nodename"] == "fa2"] == [0]
+    assert snapshot(conn)["warnings"] == []
+
+
 def test_request_count_is_linear_and_placement_runs_per_selected_provider(cloud, conn):
     calls = []
     original = conn.session.request

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.stackops.nova.plugins.module_utils import capacity as _cap
+from ansible_collections.stackops.nova.plugins.module_utils import facts as _facts
 
 # Resource classes Nova allocates (nova-manage placement audit's NOVA_RCS).
 NOVA_RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB", "VGPU", "NET_BW_EGR_KILOBIT_PER_SEC",
@@ -759,7 +760,10 @@ def snapshot_audit(hosts, aggregates, nodes_per_host=None):
     hypervisors, services, providers, host_of = [], {}, [], {}
     for entry in hosts:
         uuid = entry.get("provider_uuid")
-        hyp_id = uuid or entry.get("hypervisor_id")
+        hyp_id = entry.get("hypervisor_id")
+        if not _facts.is_uuid(hyp_id):
+            hyp_id = uuid or hyp_id  # before compute API 2.53: the provider was found by name
+        # else a provider_uuid other than the node's uuid is a provider of the same name (facts.match_providers)
         hypervisors.append({"id": hyp_id, "hypervisor_hostname": entry.get("nodename"), "host": entry.get("name"),
                             "hypervisor_type": entry.get("hypervisor_type"),
                             "vcpus": None, "memory_mb": None, "local_gb": None})
@@ -796,6 +800,10 @@ def _snapshot_effect(finding):
     """What the finding does to the snapshot's numbers (totals, headroom, explanations)."""
     kind = finding["kind"]
     if kind == "compute_node_without_provider":
+        if finding.get("provider"):
+            return ("the resources and traits shown for it are those of provider %s (%s), which no compute node "
+                    "has: the scheduler never picks this node, so its free capacity is not really free"
+                    % (finding["provider"]["name"], finding["provider"]["uuid"]))
         return "its resources and traits are unknown here (left out of totals and headroom)"
     if kind == "disabled_trait_mismatch":
         effect = (finding.get("capacity_effect") or [{}])[0]

@@ -313,6 +313,23 @@ def test_snapshot_node_without_provider():
     assert "compute node c2 (%s, host c2) has no resource provider" % CN2 in A.snapshot_warnings([finding])[0]
 
 
+def test_snapshot_node_shown_with_a_same_named_provider():
+    # c2's compute node was re-created (new uuid); the old provider of that name is what the snapshot shows
+    hosts, aggregates = snapshot_hosts()
+    old = "55555555-5555-5555-5555-555555555555"
+    [c2] = [h for h in hosts if h["nodename"] == "c2"]
+    c2["provider_uuid"] = old  # what facts.match_providers sets when only the name matches
+    [finding] = A.snapshot_audit(hosts, aggregates)
+    assert finding["kind"] == "compute_node_without_provider" and finding["provider"]["uuid"] == old
+    [warning] = A.snapshot_warnings([finding])
+    assert ("compute node c2 (%s, host c2) has no resource provider; provider %s already holds the name" % (CN2, old)
+            in warning)
+    assert "the resources and traits shown for it are those of provider c2 (%s)" % old in warning
+    # before compute API 2.53 the hypervisor id is an integer and the name match is the normal case
+    c2["hypervisor_id"] = "7"
+    assert A.snapshot_audit(hosts, aggregates) == []
+
+
 def test_snapshot_aggregates_single_node_hosts_only():
     # c1's provider lost the aggregate; c2's provider has it though c2 is not in it; m-2 never has it
     hosts, aggregates = snapshot_hosts(provider_aggregates={"c1": [], "c2": [AGG], "m-1": []})

@@ -150,7 +150,9 @@ def build_hosts(hypervisors, services, aggregates, default_availability_zone=DEF
             "provider_aggregates": None,
             "num_instances": None,
             "instances": None,
-            "num_io_ops": None,
+            # Nova's own count (the compute node's io_workload stat, which the scheduler's
+            # IoOpsFilter reads), given by the API up to microversion 2.87; else from servers
+            "num_io_ops": _int_or_none(hyp.get("current_workload")),
             "cpu_info": _cpu_info(hyp),
             "stats": {},
         })
@@ -266,6 +268,7 @@ def attach_servers(hosts, servers):
     ``OS-EXT-SRV-ATTR:host`` and ``OS-EXT-SRV-ATTR:hypervisor_hostname``).
     """
     index = {}
+    from_nova = {id(entry): entry["num_io_ops"] for entry in hosts if isinstance(entry.get("num_io_ops"), int)}
     for entry in hosts:
         entry["num_instances"] = 0
         entry["instances"] = []
@@ -292,6 +295,10 @@ def attach_servers(hosts, servers):
             entry["num_io_ops"] += 1
     for entry in hosts:
         entry["instances"].sort()
+        if id(entry) in from_nova:
+            # the compute's count is what the scheduler sees: a build that just finished still
+            # counts until the compute's next periodic resource update
+            entry["num_io_ops"] = from_nova[id(entry)]
     return hosts
 
 

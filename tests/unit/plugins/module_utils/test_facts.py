@@ -248,3 +248,19 @@ def test_headroom_thread_isolate_forbidden_trait_only_blocks_the_pcpu_request():
     room = f.headroom([c1], request)
     assert room["hosts"][0]["count"] == 1 and room["hosts"][0]["schedulable"]  # VCPU 2 -> one instance
     assert f.headroom([c1], request, pcpu_fallback=False)["total"] == 0
+
+
+def test_num_io_ops_is_novas_own_count_when_the_api_gives_it():
+    """current_workload (microversion <= 2.87) is the io_workload IoOpsFilter reads: it wins over
+    the count derived from server states (a build that just finished still counts in Nova)."""
+    from ansible_collections.stackops.nova.plugins.module_utils import facts as facts_mod
+    hosts = [{"name": "c1", "nodename": "c1", "num_io_ops": 1}, {"name": "c2", "nodename": "c2", "num_io_ops": None}]
+    servers = [
+        {"id": "a", "OS-EXT-SRV-ATTR:host": "c1", "OS-EXT-SRV-ATTR:hypervisor_hostname": "c1",
+         "OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": None},
+        {"id": "b", "OS-EXT-SRV-ATTR:host": "c2", "OS-EXT-SRV-ATTR:hypervisor_hostname": "c2",
+         "OS-EXT-STS:vm_state": "building", "OS-EXT-STS:task_state": "spawning"},
+    ]
+    facts_mod.attach_servers(hosts, servers)
+    assert hosts[0]["num_io_ops"] == 1 and hosts[0]["num_instances"] == 1  # Nova's count kept
+    assert hosts[1]["num_io_ops"] == 1  # no count from Nova: derived from the building server

@@ -142,7 +142,7 @@ def _primary(cells):
     return None
 
 
-def run(cloud, conf, req, options=None):
+def run(cloud, conf, req):
     """One engine pass on a prepared cloud; the core of :func:`explain`.
 
     Hosts are ``valid`` (every check passes), ``maybe`` (no check fails but one is
@@ -151,7 +151,6 @@ def run(cloud, conf, req, options=None):
     is True when the first places every instance, None (unknown) when only the second does,
     False when neither does.
     """
-    options = options or {}
     ctx = Context(cloud, conf, req)
     checks, notes = build_checks(ctx)
     matrix = evaluate_matrix(cloud, ctx, checks)

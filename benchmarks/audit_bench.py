@@ -79,7 +79,7 @@ def ours_library(clouds_yaml, counter):
         "import json, sys, time\n"
         "sys.path.insert(0, %r)\n"
         "t = time.monotonic()\n"
-        "from ansible_collections.stackops.nova.plugins.module_utils import connection, audit_cloud\n"
+        "from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection, audit_cloud\n"
         "conn = connection.connect({'cloud': 'minicloud'})\n"
         "r = audit_cloud.run_audit(conn)\n"
         "nodes = [u for u in r['unknown'] if u['check'] == 'inventory_allocation_ratio_and_reserved']\n"

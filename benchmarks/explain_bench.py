@@ -36,9 +36,9 @@ if os.path.isdir(COLLECTIONS):
 sys.path.insert(0, os.path.join(ROOT, "tests", "oracle"))
 os.environ.setdefault("OS_NOVA_DISABLE_EVENTLET_PATCHING", "1")
 
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.config import normalize_scheduler  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.request import normalize_request  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import normalize_scheduler  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.request import normalize_request  # noqa: E402
 
 FILTERS = ["ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter",
            "ServerGroupAffinityFilter", "AggregateInstanceExtraSpecsFilter", "AggregateMultiTenancyIsolation",
@@ -176,7 +176,7 @@ def bench(n, repeat):
         checks, _notes = engine.build_checks(ctx)
         return engine.evaluate_matrix(cloud, ctx, checks), checks
 
-    from ansible_collections.stackops.nova.plugins.module_utils.explain import render
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render
 
     def full():
         result = engine.run(cloud, conf, req)

@@ -125,7 +125,7 @@ def ours_library(clouds_yaml, counter, workers):
         "import json, sys, time\n"
         "sys.path.insert(0, %r)\n"
         "t = time.monotonic()\n"
-        "from ansible_collections.stackops.nova.plugins.module_utils import connection, gather\n"
+        "from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection, gather\n"
         "conn = connection.connect({'cloud': 'minicloud'})\n"
         "snap = gather.gather_snapshot(conn, workers=%d)\n"
         "print(json.dumps({'seconds': time.monotonic() - t, 'hosts': len(snap['hosts'])}))\n"

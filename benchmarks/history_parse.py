@@ -31,9 +31,9 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".build" / "collections"))
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "plugins" / "module_utils"))
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "plugins" / "module_utils" / "_nova" / "logs"))
 
-from ansible_collections.stackops.nova.plugins.module_utils import history, novalog  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history, novalog  # noqa: E402
 
 
 def build_log(path, megabytes, variant, sources=None):

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import explain_bench as EB  # noqa: E402  (puts the collection on sys.path)
 
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
 
 TASK = """\
 - hosts: localhost

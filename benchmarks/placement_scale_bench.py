@@ -33,7 +33,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
 
-from ansible_collections.stackops.nova.plugins.module_utils import connection, gather  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection, gather  # noqa: E402
 
 MV = "1.39"
 TOPOLOGY = """\

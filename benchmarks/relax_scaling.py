@@ -26,7 +26,7 @@ import explain_bench as EB
 for name in [m for m in sys.modules if m.startswith("ansible_collections")]:
     del sys.modules[name]
 sys.path.insert(0, %(collections)r)
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine
 snap = EB.synthetic_cloud(%(hosts)d)
 cloud = engine.prepare(snap)
 request = dict(EB.REQUEST, flavor=dict(EB.REQUEST["flavor"], ram=524000), count=2)

@@ -34,8 +34,8 @@ import jinja2  # noqa: E402
 from chromium import Browser  # noqa: E402
 from explain_bench import FILTERS, REQUEST, synthetic_cloud  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import html_report  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
 
 NAIVE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>naive</title><style>
 td{border:1px solid #fff;padding:0 3px}.pass{background:#4caf50}.fail{background:#c62828}

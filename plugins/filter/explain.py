@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.stackops.nova.plugins.module_utils import filter_args as _args
-from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
-from ansible_collections.stackops.nova.plugins.module_utils import snapshot as _snapshot
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
-from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
-from ansible_collections.stackops.nova.plugins.module_utils.explain import request as _request
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import filter_args as _args
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine as _engine
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render as _render
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as _request
 
 _MAX_COUNT = 10000  # instances in one request: far above any real quota, bounds the one-by-one placement
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.stackops.nova.plugins.module_utils import html_report as _html
+from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report as _html
 
 
 def html_report(snapshot, explanations=None, flavors=None, headroom=None, title=None):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.stackops.nova.plugins.module_utils import filter_args as _args
-from ansible_collections.stackops.nova.plugins.module_utils import history as _history
-from ansible_collections.stackops.nova.plugins.module_utils import novalog as _novalog
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import filter_args as _args
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history as _history
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog as _novalog
 
 
 def _texts(data, name):

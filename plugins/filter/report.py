@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.stackops.nova.plugins.module_utils import filter_args as _args
-from ansible_collections.stackops.nova.plugins.module_utils import report as _report
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import filter_args as _args
+from ansible_collections.stackops.nova.plugins.module_utils._nova.report import report as _report
 
 
 def capacity_table(hosts, headroom=None):

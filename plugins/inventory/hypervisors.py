@@ -129,8 +129,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.stackops.nova.plugins.module_utils import connection as _conn
-from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
 
 _BAD_GROUP_CHARS = re.compile(r"[^a-z0-9_]")
 

@@ -266,11 +266,11 @@ snapshot:
   type: dict
 """
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import capacity as _cap
-from ansible_collections.stackops.nova.plugins.module_utils import facts as _facts
-from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
-from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity as _cap
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
 
 
 class HypervisorInfoModule(NovaModule):

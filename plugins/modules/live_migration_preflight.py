@@ -117,7 +117,7 @@ import socket
 import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.stackops.nova.plugins.module_utils.novaconf import NovaConf
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf import NovaConf
 
 PORTS = {"tcp": 16509, "tls": 16514, "ssh": 22}
 

@@ -239,12 +239,12 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.stackops.nova.plugins.module_utils.cpuset import CpuSpecError, check_cpu_sets
-from ansible_collections.stackops.nova.plugins.module_utils.novaconf import (
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.cpuset import CpuSpecError, check_cpu_sets
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf import (
     NovaConf, NovaConfError, apply_changes)
-from ansible_collections.stackops.nova.plugins.module_utils.novaconf_check import (
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf_check import (
     filter_problems, loader_argv, loader_problems, loader_warnings, name_warnings, parse_loader_output)
-from ansible_collections.stackops.nova.plugins.module_utils.releases import REMOVED_FILTERS, RETIRED_OPTIONS
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.releases import REMOVED_FILTERS, RETIRED_OPTIONS
 
 CPU_SET_OPTIONS = (("compute", "cpu_dedicated_set"), ("compute", "cpu_shared_set"), ("DEFAULT", "vcpu_pin_set"))
 

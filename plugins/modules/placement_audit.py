@@ -197,9 +197,9 @@ after:
   type: dict
 """
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import audit as _audit
-from ansible_collections.stackops.nova.plugins.module_utils import audit_cloud as _cloud
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit as _audit
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit_cloud as _cloud
 
 
 class PlacementAuditModule(NovaModule):

@@ -266,13 +266,13 @@ snapshot:
   type: dict
 """
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import flavors as _flavors
-from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
-from ansible_collections.stackops.nova.plugins.module_utils import snapshot as _snapshot
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine as _engine
-from ansible_collections.stackops.nova.plugins.module_utils.explain import render as _render
-from ansible_collections.stackops.nova.plugins.module_utils.explain import request as _request
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine as _engine
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render as _render
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as _request
 
 
 class SchedulingExplainModule(NovaModule):

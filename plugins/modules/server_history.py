@@ -227,11 +227,11 @@ import os
 import re
 import time
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import connection as _conn
-from ansible_collections.stackops.nova.plugins.module_utils import gather as _gather
-from ansible_collections.stackops.nova.plugins.module_utils import history as _history
-from ansible_collections.stackops.nova.plugins.module_utils import novalog as _novalog
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history as _history
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog as _novalog
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 ACTIONS_MICROVERSION = "2.84"     # event details and hosts

@@ -167,8 +167,8 @@ summary:
       sample: []
 """
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import services as _services
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import services as _services
 
 
 class ServiceInfoModule(NovaModule):

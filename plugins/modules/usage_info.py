@@ -137,8 +137,8 @@ totals:
   type: dict
 """
 
-from ansible_collections.stackops.nova.plugins.module_utils.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils import usage as _usage
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import usage as _usage
 
 
 class UsageInfoModule(NovaModule):

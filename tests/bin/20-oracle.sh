@@ -11,7 +11,7 @@ wreport="$root/.cache/oracle/explain-weighers.json"
 mkdir -p "$(dirname "$report")"
 rm -f "$report" "$wreport"
 cd "$root/tests"
-"$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/explain
+"$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
   OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
   "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py "$@"

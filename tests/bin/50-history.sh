@@ -30,5 +30,5 @@ echo "ansible-doc renders server_history, parse_nova_log and scheduling_attempts
 
 cd tests
 "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider \
-  unit/plugins/module_utils/test_novalog.py unit/plugins/module_utils/test_history.py \
+  unit/plugins/module_utils/_nova/logs/test_novalog.py unit/plugins/module_utils/_nova/logs/test_history.py \
   unit/plugins/filter/test_nova_log.py integration/test_server_history.py "$@"

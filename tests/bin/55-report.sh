@@ -28,5 +28,5 @@ export ANSIBLE_CONFIG="$root/tests/ansible.cfg"
 echo "ansible-doc renders html_report; explain.yml and fleet_report.yml parse"
 
 cd tests
-"$root/.venv/bin/python" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/test_html_report.py \
+"$root/.venv/bin/python" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/report/test_html_report.py \
   browser/test_report_browser.py "$@"

@@ -32,8 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import harness  # noqa: E402
 from chromium import Browser  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import html_report  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 

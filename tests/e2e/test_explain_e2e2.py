@@ -34,11 +34,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "minicloud"))
 
 import yaml  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import flavors as F  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import gather as G  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain import request as R  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.config import ExplainError  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as F  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as G  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as R  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import ExplainError  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.stackops.nova.plugins.module_utils import notifications as nt
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import notifications as nt
 
 SAMPLES = os.environ.get("EDA_NOVA_SAMPLES", "")
 

@@ -23,9 +23,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "minicloud"))
 
 import harness  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import capacity  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import gather  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import snapshot as snapshot_mod  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as snapshot_mod  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 

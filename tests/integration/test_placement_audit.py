@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "minicloud"))
 
 import harness  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import audit_cloud  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import gather  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit_cloud  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 

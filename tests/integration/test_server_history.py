@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "minicloud"))
 
 import harness  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils import history  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import novalog  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 

@@ -20,11 +20,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import nova_oracle as O  # noqa: E402
 
-from ansible_collections.stackops.nova.plugins.module_utils.explain import engine  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.config import normalize_scheduler  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.filters import ORACLE_FILTERS  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.hosts import Cloud  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils.explain.request import normalize_request  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import normalize_scheduler  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.filters import ORACLE_FILTERS  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import Cloud  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.request import normalize_request  # noqa: E402
 
 EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "300"))
 COUNTS = {}

@@ -37,7 +37,7 @@ import os
 import sys
 
 try:
-    from ansible_collections.stackops.nova.plugins.module_utils import connection as _connection
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _connection
 except ImportError:  # ansible-rulebook runs the file with runpy: find the collection root
     _here = os.path.abspath(__file__)
     while os.path.basename(_here) not in ("ansible_collections", "") and _here != os.path.dirname(_here):
@@ -45,9 +45,9 @@ except ImportError:  # ansible-rulebook runs the file with runpy: find the colle
     if os.path.basename(_here) != "ansible_collections":
         raise
     sys.path.insert(0, os.path.dirname(_here))
-    from ansible_collections.stackops.nova.plugins.module_utils import connection as _connection
-from ansible_collections.stackops.nova.plugins.module_utils import notifications as _notif  # noqa: E402
-from ansible_collections.stackops.nova.plugins.module_utils import services as _services  # noqa: E402
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _connection
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import notifications as _notif  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import services as _services  # noqa: E402
 
 LOG = logging.getLogger("stackops.nova.service_heartbeat")
 

@@ -19,7 +19,7 @@ from ansible_collections.stackops.nova.plugins.filter import explain as explain_
 from ansible_collections.stackops.nova.plugins.filter import nova_log as log_filters
 from ansible_collections.stackops.nova.plugins.filter import report as report_filters
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils", "explain"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils", "_nova", "explain"))
 import explain_builders as B  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.stackops.nova.plugins.filter import nova_log
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils", "_nova", "logs"))
 oracle = pytest.importorskip("novalog_oracle")
 pytest.importorskip("nova")
 

@@ -21,8 +21,8 @@ def _with_collection_loader():
     init_plugin_loader([os.environ["ANSIBLE_COLLECTIONS_PATH"]])
     base = "ansible_collections.stackops.nova.plugins."
     return (importlib.import_module(base + "inventory.hypervisors"),
-            importlib.import_module(base + "module_utils.connection"),
-            importlib.import_module(base + "module_utils.gather"))
+            importlib.import_module(base + "module_utils._nova.common.connection"),
+            importlib.import_module(base + "module_utils._nova.cloud.gather"))
 
 
 plugin, conn_mod, gather_mod = _with_collection_loader()

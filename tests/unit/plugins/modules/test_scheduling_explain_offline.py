@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, "..", "module_utils", "explain"))
+sys.path.insert(0, os.path.join(HERE, "..", "module_utils", "_nova", "explain"))
 
 import explain_builders as B  # noqa: E402
 # the fixture that runs the module offline, shared with the explain interface tests

@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The scheduler configuration the engine evaluates with, and the image property table.
+
+A configuration is the ``scheduler`` mapping documented in docs/snapshot.md; every key
+left out takes Nova's default for the target release. Errors raise :class:`ExplainError`
+naming the key.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import releases
+
+
+class ExplainError(ValueError):
+    """Bad explain input (request, snapshot or scheduler configuration); the message names it."""
+
+
+# [filter_scheduler] and [scheduler] options the engine uses, with Nova 34's defaults.
+DEFAULT_WEIGHTS = {
+    "ram_weight_multiplier": 1.0,
+    "cpu_weight_multiplier": 1.0,
+    "disk_weight_multiplier": 1.0,
+    "io_ops_weight_multiplier": -1.0,
+    "soft_affinity_weight_multiplier": 1.0,
+    "soft_anti_affinity_weight_multiplier": 1.0,
+    "build_failure_weight_multiplier": 1000000.0,
+    "num_instances_weight_multiplier": 0.0,
+    "hypervisor_version_weight_multiplier": 1.0,
+    "image_props_weight_multiplier": 0.0,
+}
+
+DEFAULTS = {
+    "host_subset_size": 1,
+    "max_io_ops_per_host": 8,
+    "max_instances_per_host": 50,
+    "isolated_images": [],
+    "isolated_hosts": [],
+    "restrict_isolated_hosts_to_isolated_images": True,
+    "aggregate_image_properties_isolation_namespace": None,
+    "aggregate_image_properties_isolation_separator": ".",
+    "image_properties_default_architecture": None,
+    "max_attempts": 3,
+    "max_placement_results": 1000,
+    "limit_tenants_to_placement_aggregate": False,
+    "placement_aggregate_required_for_tenants": False,
+    "enable_isolated_aggregate_filtering": False,
+    "query_placement_for_image_type_support": False,
+    "image_metadata_prefilter": False,
+    "default_availability_zone": "nova",
+    "shuffle_best_same_weighed_hosts": False,
+    "disable_fallback_pcpu_query": False,  # [workarounds]
+    "disable_group_policy_check_upcall": False,  # [workarounds]: nova-compute's claim-time group check
+    # Stein..2023.1 only: the AZ prefilter was opt-in before AvailabilityZoneFilter left.
+    "query_placement_for_availability_zone": False,
+    # Legacy options, used only when the target release still had the filters.
+    "cpu_allocation_ratio": None,
+    "ram_allocation_ratio": None,
+    "disk_allocation_ratio": None,
+}
+
+_BOOL_KEYS = ("restrict_isolated_hosts_to_isolated_images", "limit_tenants_to_placement_aggregate",
+              "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
+              "query_placement_for_image_type_support", "image_metadata_prefilter",
+              "shuffle_best_same_weighed_hosts", "disable_fallback_pcpu_query",
+              "disable_group_policy_check_upcall",
+              "query_placement_for_availability_zone")
+_INT_KEYS = ("host_subset_size", "max_io_ops_per_host", "max_instances_per_host", "max_attempts",
+             "max_placement_results")
+_LIST_KEYS = ("isolated_images", "isolated_hosts")
+
+
+def default_filters(major):
+    """Nova's default enabled_filters for a nova major version (None = latest).
+
+    Up to Rocky (18) the default also held RamFilter and DiskFilter; RetryFilter left with
+    Victoria (22) and AvailabilityZoneFilter with 2023.2 (28).
+    """
+    tail = list(releases.DEFAULT_ENABLED_FILTERS)
+    if major is None or major >= 28:
+        return tail
+    if major >= 22:
+        return ["AvailabilityZoneFilter"] + tail
+    if major >= 19:
+        return ["RetryFilter", "AvailabilityZoneFilter"] + tail
+    return ["RetryFilter", "AvailabilityZoneFilter", "RamFilter", "DiskFilter"] + tail
+
+
+def _bool(value, key):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ExplainError("scheduler.%s must be a boolean, got %r" % (key, value))
+
+
+def _int(value, key):
+    if isinstance(value, bool):
+        raise ExplainError("scheduler.%s must be an integer, got %r" % (key, value))
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ExplainError("scheduler.%s must be an integer, got %r" % (key, value)) from None
+    return number
+
+
+def _float(value, key):
+    if isinstance(value, bool):
+        raise ExplainError("scheduler.%s must be a number, got %r" % (key, value))
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        raise ExplainError("scheduler.%s must be a number, got %r" % (key, value)) from None
+
+
+def _list(value, key):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(item).strip() for item in value if str(item).strip()]
+    raise ExplainError("scheduler.%s must be a list (or a comma-separated string), got %r" % (key, value))
+
+
+def normalize_scheduler(config, nova_release=None):
+    """Return a complete scheduler configuration with Nova's defaults filled in.
+
+    ``config`` is the ``scheduler`` mapping (or None); ``nova_release`` picks the defaults
+    and which filters exist (None = the latest release the collection knows).
+    """
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ExplainError("scheduler must be a mapping of scheduler options, got %s" % type(config).__name__)
+    release = config.get("nova_release", nova_release)
+    try:
+        major = releases.nova_major(release)
+    except ValueError as exc:
+        raise ExplainError("scheduler.nova_release: %s" % exc) from None
+    result = dict(DEFAULTS)
+    result["nova_release"] = release
+    result["nova_major"] = major if major is not None else releases.LATEST_MAJOR
+    extra = {"enabled_filters", "weights", "weight_classes", "nova_release", "available_filters"}
+    known = set(DEFAULTS) | set(DEFAULT_WEIGHTS) | extra
+    unknown = sorted(k for k in config if k not in known)
+    result["ignored_options"] = unknown
+    for key in DEFAULTS:
+        if key not in config or config[key] is None:
+            continue
+        value = config[key]
+        if key in _BOOL_KEYS:
+            result[key] = _bool(value, key)
+        elif key in _INT_KEYS:
+            result[key] = _int(value, key)
+        elif key in _LIST_KEYS:
+            result[key] = _list(value, key)
+        elif key.endswith("_allocation_ratio"):
+            result[key] = _float(value, key)
+        else:
+            result[key] = str(value)
+    if result["host_subset_size"] < 1:
+        result["host_subset_size"] = 1
+    filters = config.get("enabled_filters")
+    result["enabled_filters"] = default_filters(major) if filters is None else _list(filters, "enabled_filters")
+    result["enabled_filters_default"] = filters is None
+    weights = dict(DEFAULT_WEIGHTS)
+    given = config.get("weights") or {}
+    if not isinstance(given, dict):
+        raise ExplainError("scheduler.weights must be a mapping of *_weight_multiplier options")
+    for key, value in list(given.items()) + [(k, config[k]) for k in DEFAULT_WEIGHTS if k in config]:
+        if key not in DEFAULT_WEIGHTS:
+            raise ExplainError("scheduler.weights.%s is not a weigher multiplier the engine knows (known: %s)"
+                               % (key, ", ".join(sorted(DEFAULT_WEIGHTS))))
+        if value is not None:
+            weights[key] = _float(value, "weights.%s" % key)
+    result["weights"] = weights
+    classes = config.get("weight_classes")
+    result["weight_classes"] = ["nova.scheduler.weights.all_weighers"] if classes is None \
+        else _list(classes, "weight_classes")
+    return result
+
+
+# ImageMetaProps fields of nova 34 and how Nova coerces them (generated from
+# nova.objects.image_meta.ImageMetaProps.fields). AggregateImagePropertiesIsolation only
+# compares aggregate keys that are such fields, against the coerced value's str().
+IMAGE_PROPERTY_TYPES = {
+    "hw_architecture": "arch",
+    "hw_auto_disk_config": "str",
+    "hw_boot_menu": "bool",
+    "hw_cdrom_bus": "enum",
+    "hw_cpu_cores": "int",
+    "hw_cpu_max_cores": "int",
+    "hw_cpu_max_sockets": "int",
+    "hw_cpu_max_threads": "int",
+    "hw_cpu_policy": "enum",
+    "hw_cpu_realtime_mask": "str",
+    "hw_cpu_sockets": "int",
+    "hw_cpu_thread_policy": "enum",
+    "hw_cpu_threads": "int",
+    "hw_device_id": "int",
+    "hw_disk_bus": "enum",
+    "hw_disk_type": "str",
+    "hw_emulation_architecture": "arch",
+    "hw_ephemeral_encryption": "bool",
+    "hw_ephemeral_encryption_format": "enum",
+    "hw_ephemeral_encryption_secret_uuid": "str",
+    "hw_firmware_stateless": "bool",
+    "hw_firmware_type": "enum",
+    "hw_floppy_bus": "enum",
+    "hw_input_bus": "enum",
+    "hw_ipxe_boot": "bool",
+    "hw_locked_memory": "bool",
+    "hw_machine_type": "str",
+    "hw_maxphysaddr_bits": "int",
+    "hw_maxphysaddr_mode": "enum",
+    "hw_mem_encryption": "bool",
+    "hw_mem_encryption_model": "enum",
+    "hw_mem_page_size": "str",
+    "hw_numa_cpus": "list",
+    "hw_numa_mem": "list",
+    "hw_numa_nodes": "int",
+    "hw_pci_numa_affinity_policy": "enum",
+    "hw_pmu": "bool",
+    "hw_pointer_model": "enum",
+    "hw_qemu_guest_agent": "bool",
+    "hw_redirected_usb_ports": "int",
+    "hw_rescue_bus": "enum",
+    "hw_rescue_device": "enum",
+    "hw_rng_model": "enum",
+    "hw_scsi_model": "enum",
+    "hw_serial_port_count": "int",
+    "hw_sound_model": "enum",
+    "hw_time_hpet": "bool",
+    "hw_tpm_model": "enum",
+    "hw_tpm_version": "enum",
+    "hw_usb_model": "enum",
+    "hw_video_model": "enum",
+    "hw_video_ram": "int",
+    "hw_vif_model": "enum",
+    "hw_vif_multiqueue_enabled": "bool",
+    "hw_viommu_model": "enum",
+    "hw_virtio_packed_ring": "bool",
+    "hw_vm_mode": "vmmode",
+    "hw_watchdog_action": "enum",
+    "img_bdm_v2": "bool",
+    "img_bittorrent": "bool",
+    "img_block_device_mapping": "list",
+    "img_cache_in_nova": "bool",
+    "img_compression_level": "int",
+    "img_config_drive": "enum",
+    "img_hide_hypervisor_id": "bool",
+    "img_hv_requested_version": "enum",
+    "img_hv_type": "hvtype",
+    "img_linked_clone": "bool",
+    "img_mappings": "list",
+    "img_owner_id": "str",
+    "img_root_device_name": "str",
+    "img_signature": "str",
+    "img_signature_certificate_uuid": "str",
+    "img_signature_hash_method": "enum",
+    "img_signature_key_type": "enum",
+    "img_use_agent": "bool",
+    "img_version": "int",
+    "os_admin_user": "str",
+    "os_command_line": "str",
+    "os_distro": "str",
+    "os_require_quiesce": "bool",
+    "os_secure_boot": "enum",
+    "os_skip_agent_inject_files_at_boot": "bool",
+    "os_skip_agent_inject_ssh": "bool",
+    "os_type": "enum",
+    "traits_required": "list",
+}

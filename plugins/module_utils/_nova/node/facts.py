@@ -143,21 +143,37 @@ def _cpu_facts(sys_root, proc_root, caps, domcaps, warnings):
     return out
 
 
-def _numa_facts(sys_root, caps, cpu, warnings):
+def _page_size_kb():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") // 1024
+    except (ValueError, OSError, AttributeError):
+        return 4
+
+
+def _numa_facts(sys_root, caps, cpu, warnings, page_kb=None):
+    page_kb = page_kb or _page_size_kb()
     cells = _sys.read_numa(sys_root, warnings)
     if cells is None and caps and caps.get("cells"):
         # No sysfs: libvirt's view (no free huge page counts there).
         cells = []
         for c in caps["cells"]:
+            small = [p["count"] for p in c["pages"] if p["size_kb"] == page_kb]
             cells.append({"id": c["id"], "cpus": sorted(x["id"] for x in c["cpus"]),
+                          "memory_kb": c["memory_kb"],
                           "memory_mb": c["memory_kb"] // 1024 if c["memory_kb"] is not None else None,
+                          "small_pages": small[0] if small else None,
                           "memory_free_mb": None,
                           "hugepages": [{"size_kb": p["size_kb"], "total": p["count"], "free": None}
-                                        for p in c["pages"] if p["size_kb"] != 4],
-                          "distances": dict(c["distances"])})
+                                        for p in c["pages"] if p["size_kb"] != page_kb],
+                          "distances": dict(c["distances"]),
+                          "siblings": sorted({tuple(x["siblings"]) for x in c["cpus"] if x["siblings"]}),
+                          "socket": _one({x["socket_id"] for x in c["cpus"]})})
         warnings.append("numa: cells taken from libvirt's capabilities (free huge pages unknown)")
+        for cell in cells:
+            cell["siblings"] = [list(s) for s in cell["siblings"]]
+        return {"cells": cells, "source": "libvirt", "page_size_kb": page_kb}
     if cells is None:
-        return {"cells": None, "source": None}
+        return {"cells": None, "source": None, "page_size_kb": page_kb}
     topology = cpu.get("topology") or {}
     for cell in cells:
         sib = set()
@@ -170,7 +186,13 @@ def _numa_facts(sys_root, caps, cpu, warnings):
                 sockets.add(info["socket"])
         cell["siblings"] = [list(s) for s in sorted(sib)]
         cell["socket"] = sockets.pop() if len(sockets) == 1 else None
-    return {"cells": cells, "source": "sysfs"}
+    return {"cells": cells, "source": "sysfs", "page_size_kb": page_kb}
+
+
+def _one(values):
+    """The single value of a set, else None (a cell spanning sockets, or unknown)."""
+    values = set(values)
+    return values.pop() if len(values) == 1 and None not in values else None
 
 
 def _libvirt_facts(reader, want_domcaps, virt_type, proc_root, warnings):

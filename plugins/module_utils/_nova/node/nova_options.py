@@ -27,7 +27,8 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf 
 DEFAULT_FILES = ("/etc/nova/nova.conf", "/etc/nova/nova-compute.conf")
 DEFAULT_DIRS = ("/etc/nova/nova.conf.d",)
 
-# (section, option): (kind, default). Kinds: str, int, float, bool, multi.
+# (section, option): (kind, default). Kinds: str, int, float, bool, list (comma-separated),
+# multi (repeatable). [libvirt] cpu_model is the deprecated name of cpu_models.
 OPTIONS = {
     ("DEFAULT", "host"): ("str", None),
     ("DEFAULT", "my_ip"): ("str", None),
@@ -50,9 +51,9 @@ OPTIONS = {
     ("libvirt", "virt_type"): ("str", "kvm"),
     ("libvirt", "connection_uri"): ("str", ""),
     ("libvirt", "cpu_mode"): ("str", None),
-    ("libvirt", "cpu_models"): ("str", None),
+    ("libvirt", "cpu_models"): ("list", []),
     ("libvirt", "cpu_model"): ("str", None),
-    ("libvirt", "cpu_model_extra_flags"): ("str", None),
+    ("libvirt", "cpu_model_extra_flags"): ("list", []),
     ("libvirt", "live_migration_inbound_addr"): ("str", None),
     ("libvirt", "live_migration_scheme"): ("str", None),
     ("libvirt", "live_migration_uri"): ("str", None),
@@ -155,6 +156,8 @@ def read_options(paths, warnings, root="/"):
             raw[(section, option)].extend(conf.get(section, option))
             if section == "DEFAULT":
                 continue
+    if not raw[("libvirt", "cpu_models")] and raw[("libvirt", "cpu_model")]:
+        raw[("libvirt", "cpu_models")] = raw[("libvirt", "cpu_model")]
     effective = {}
     for (section, option), (kind, default) in OPTIONS.items():
         values = raw[(section, option)]
@@ -177,6 +180,8 @@ def read_options(paths, warnings, root="/"):
 def _convert(kind, value):
     if kind == "str":
         return value
+    if kind == "list":
+        return [v.strip() for v in value.split(",") if v.strip()]
     if kind == "int":
         return int(value)
     if kind == "float":
@@ -230,11 +235,15 @@ def cpu_sets(effective, present, online, isolated):
             out["errors"].append(
                 "[%s] %s names CPU(s) %s that are offline (online: %s); nova-compute refuses to start"
                 % (section, key, format_cpu_set(cpus - online_set), format_cpu_set(online_set) or "none"))
-    if "cpu_dedicated_set" in parsed and "cpu_shared_set" in parsed:
-        both = parsed["cpu_dedicated_set"] & parsed["cpu_shared_set"]
+    # LibvirtDriver._check_cpu_set_configuration (at nova-compute start)
+    if "vcpu_pin_set" not in parsed and ("cpu_dedicated_set" in parsed or "cpu_shared_set" in parsed):
+        both = parsed.get("cpu_dedicated_set", set()) & parsed.get("cpu_shared_set", set())
         if both:
             out["errors"].append("[compute] cpu_dedicated_set and cpu_shared_set overlap on CPU(s) %s"
                                  % format_cpu_set(both))
+        if effective.get(("DEFAULT", "reserved_host_cpus")):
+            out["errors"].append("[DEFAULT] reserved_host_cpus cannot be set together with [compute] "
+                                 "cpu_shared_set or cpu_dedicated_set (nova-compute refuses to start)")
     if "vcpu_pin_set" in parsed and "cpu_dedicated_set" in parsed:
         out["errors"].append("[DEFAULT] vcpu_pin_set cannot be combined with [compute] cpu_dedicated_set "
                              "(nova-compute refuses to start)")

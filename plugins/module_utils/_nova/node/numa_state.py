@@ -49,6 +49,7 @@ def cells_from_facts(facts):
     if nova.get("errors"):
         return {"cells": [], "source": "node_facts",
                 "unknown": "nova-compute's CPU options are invalid on this host: %s" % "; ".join(nova["errors"])}
+    page_kb = (facts.get("numa") or {}).get("page_size_kb") or 4
     shared = set(nova.get("vcpus") or [])
     dedicated = set(nova.get("numa_pcpus") if nova.get("numa_pcpus") is not None else nova.get("pcpus") or [])
     reserved = {}
@@ -63,11 +64,18 @@ def cells_from_facts(facts):
         siblings = [sorted(set(s) & usable) for s in cell.get("siblings") or []]
         siblings = sorted([s for s in siblings if s])
         memory_mb = cell.get("memory_mb")
+        memory_kb = cell.get("memory_kb")
+        if memory_kb is None and memory_mb is not None:
+            memory_kb = memory_mb * 1024
         mempages = []
-        if memory_mb is not None:
-            # Small pages: libvirt reports the cell's memory in 4 KiB pages.
-            mempages.append({"size_kb": 4, "total": memory_mb * 1024 // 4, "used": 0,
-                             "reserved": reserved.get(cell["id"], {}).get(4, 0)})
+        small = cell.get("small_pages")
+        if small is None and memory_kb is not None:
+            # libvirt counts the cell's whole memory in base pages (virNumaGetPageInfo: MemTotal
+            # / page size, huge pages not taken off).
+            small = memory_kb // page_kb
+        if small is not None:
+            mempages.append({"size_kb": page_kb, "total": small, "used": 0,
+                             "reserved": reserved.get(cell["id"], {}).get(page_kb, 0)})
         for hp in cell.get("hugepages") or []:
             total = hp.get("total") or 0
             free = hp.get("free")
@@ -76,7 +84,7 @@ def cells_from_facts(facts):
                              "reserved": reserved.get(cell["id"], {}).get(hp["size_kb"], 0)})
         out_cells.append({
             "id": cell["id"], "cpuset": sorted(cpuset), "pcpuset": sorted(pcpuset),
-            "siblings": siblings, "memory": memory_mb if memory_mb is not None else 0,
+            "siblings": siblings, "memory": memory_kb // 1024 if memory_kb is not None else 0,
             "memory_usage": 0, "cpu_usage": 0, "pinned_cpus": [],
             "mempages": mempages, "socket": cell.get("socket"),
         })

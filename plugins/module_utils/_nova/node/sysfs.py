@@ -182,6 +182,7 @@ def read_numa(root, warnings):
         meminfo = read_text(root, ndir + "/meminfo", warnings, "numa")
         total = _meminfo_kb(meminfo, "MemTotal")
         free = _meminfo_kb(meminfo, "MemFree")
+        cell["memory_kb"] = total
         cell["memory_mb"] = total // 1024 if total is not None else None
         cell["memory_free_mb"] = free // 1024 if free is not None else None
         pages = []

@@ -86,6 +86,20 @@ options:
       - The prefix of the groups this plugin makes.
     type: str
     default: nova_
+  node_facts:
+    description:
+      - Compute-node facts (M(stackops.nova.compute_facts)) to attach, a mapping of host name to
+        the host's C(nova_compute) facts (or its C(ansible_facts)). Matched hosts get
+        C(nova.node) and, when missing, C(nova.numa); see O(stackops.nova.hypervisor_info#module:node_facts).
+    type: dict
+    version_added: 0.2.0
+  node_facts_dir:
+    description:
+      - A fact-cache directory (the C(ansible.builtin.jsonfile) cache plugin's) to read
+        compute-node facts from, as O(node_facts); for example the C(fact_caching_connection) of
+        the play that ran M(stackops.nova.compute_facts) on the computes.
+    type: path
+    version_added: 0.2.0
 extends_documentation_fragment:
   - stackops.nova.auth
   - constructed
@@ -131,6 +145,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import attach as _attach
 
 _BAD_GROUP_CHARS = re.compile(r"[^a-z0-9_]")
 
@@ -214,6 +229,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             snapshot = self._gather()
         if update_cache:
             self._cache[cache_key] = snapshot
+        node_facts, node_facts_dir = self.get_option("node_facts"), self.get_option("node_facts_dir")
+        if node_facts is not None or node_facts_dir is not None:
+            # on a copy: the cached snapshot stays the cloud's (node facts change more often)
+            snapshot = dict(snapshot, hosts=[dict(h) for h in snapshot.get("hosts") or []],
+                            warnings=list(snapshot.get("warnings") or []))
+            try:
+                _attach.from_options(snapshot, node_facts, node_facts_dir)
+            except _attach.NodeFactsError as exc:
+                raise AnsibleParserError("stackops.nova.hypervisors: %s" % exc) from None
         for message in snapshot.get("warnings") or []:
             self.display.warning("stackops.nova.hypervisors: %s" % message)
         self._populate(snapshot)

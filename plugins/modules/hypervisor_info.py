@@ -105,10 +105,30 @@ options:
       - Read the server groups of all projects into the snapshot (used by the explain engine).
     type: bool
     default: true
+  node_facts:
+    description:
+      - Compute-node facts to attach to the hosts, a mapping of host name to the host's
+        C(nova_compute) facts from M(stackops.nova.compute_facts) (or to its C(ansible_facts), or
+        to the registered result). Typically
+        C("{{ dict(groups['nova_compute'] | zip(groups['nova_compute'] | map('extract', hostvars, 'ansible_facts'))) }}").
+      - A host is matched by the key, then by the facts' C(names) (C(nova_host), hostname, FQDN and
+        their short forms) against the snapshot host's name, then its nodename. A matched host gets
+        C(node) (the facts) and, when it has no C(numa) yet, C(numa) built from them (see
+        C(docs/facts.md)). Facts matching no host are reported in RV(snapshot.warnings).
+    type: dict
+    version_added: 0.2.0
+  node_facts_dir:
+    description:
+      - A fact-cache directory (the C(ansible.builtin.jsonfile) cache plugin's, one JSON file per
+        host) to read compute-node facts from, as O(node_facts). O(node_facts) wins for a name in
+        both.
+    type: path
+    version_added: 0.2.0
 extends_documentation_fragment:
   - stackops.nova.auth
   - stackops.nova.auth.info_module
 seealso:
+  - module: stackops.nova.compute_facts
   - module: stackops.nova.service_info
   - module: stackops.nova.usage_info
   - module: stackops.nova.scheduling_explain
@@ -266,11 +286,14 @@ snapshot:
   type: dict
 """
 
+import os
+
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity as _cap
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import attach as _attach
 
 
 class HypervisorInfoModule(NovaModule):
@@ -287,9 +310,13 @@ class HypervisorInfoModule(NovaModule):
         placement_workers=dict(type="int", default=8),
         servers=dict(type="bool", default=True),
         server_groups=dict(type="bool", default=True),
+        node_facts=dict(type="dict"),
+        node_facts_dir=dict(type="path"),
     )
 
     def validate(self):
+        if self.params["node_facts_dir"] is not None and not os.path.isdir(self.params["node_facts_dir"]):
+            raise ValueError("node_facts_dir: %r is not a directory" % self.params["node_facts_dir"])
         if self.params["placement_workers"] < 1:
             raise ValueError("placement_workers must be at least 1, got %d" % self.params["placement_workers"])
         flavor = self.params["flavor"]
@@ -313,6 +340,7 @@ class HypervisorInfoModule(NovaModule):
             service_state=self.params["service_state"], placement=self.params["placement"],
             servers=self.params["servers"], server_groups=self.params["server_groups"],
             workers=self.params["placement_workers"])
+        _attach.from_options(snapshot, self.params["node_facts"], self.params["node_facts_dir"])
         for message in snapshot["warnings"]:
             self.warn(message)
         result = {

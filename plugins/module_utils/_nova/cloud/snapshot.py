@@ -94,6 +94,9 @@ HOST_SCHEMA = {
         "supported_instances": {"type": ["array", "null"],
                                 "items": {"type": "array", "items": {"type": ["string", "null"]}}},
         "failed_builds": _COUNT_OR_NULL,
+        # The compute node's own facts (stackops.nova.compute_facts, docs/facts.md), attached by
+        # hypervisor_info / the inventory plugin from their node_facts options; optional.
+        "node": {"type": ["object", "null"]},
     },
 }
 

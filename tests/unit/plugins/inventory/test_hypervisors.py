@@ -151,3 +151,35 @@ def test_cache_serves_the_second_parse(tmp_path, fake_cloud):
     assert sorted(inv.get_groups_dict()["nova_az_az1"]) == ["c1", "c2"]
     assert len([c for c in fake_cloud if c[0] == "gather"]) == gathers  # served from the cache
     assert list((tmp_path / "cache").iterdir())
+
+
+def test_node_facts_from_a_fact_cache_directory(tmp_path, fake_cloud):
+    import json
+    cache = tmp_path / "facts"
+    cache.mkdir()
+    facts = {"schema_version": 1, "subsets": ["numa", "nova", "names"], "warnings": [], "guests": [],
+             "names": {"nova_host": "c1", "hostname": "c1", "fqdn": "c1.example.org"},
+             "numa": {"cells": [{"id": 0, "cpus": [0, 1], "siblings": [[0], [1]], "memory_kb": 4194304,
+                                 "hugepages": [], "socket": 0}]},
+             "nova": {"vcpus": [0], "pcpus": [1], "numa_pcpus": [1], "errors": [], "reserved_huge_pages": []}}
+    (cache / "c1.example.org").write_text(json.dumps({"ansible_hostname": "c1", "nova_compute": facts}))
+    inv = load(tmp_path, """plugin: stackops.nova.hypervisors
+node_facts_dir: %s
+groups:
+  pinned_capable: nova.node is defined and nova.node.nova.pcpus | length > 0
+""" % cache)
+    assert inv.get_groups_dict()["pinned_capable"] == ["c1"]
+    c1 = inv.get_host("c1").get_vars()["nova"]
+    assert c1["numa"]["cells"][0]["pcpuset"] == [1] and c1["numa"]["source"] == "node_facts"
+    assert "node" not in inv.get_host("c2").get_vars()["nova"]
+    assert "node" not in SNAPSHOT["hosts"][0] and "numa" not in SNAPSHOT["hosts"][0]  # the gathered snapshot untouched
+
+
+def test_node_facts_dir_must_be_a_directory(tmp_path, fake_cloud):
+    path = tmp_path / "x.nova_hypervisors.yml"
+    path.write_text("plugin: stackops.nova.hypervisors\nnode_facts_dir: /nonexistent-dir\n")
+    from ansible.inventory.data import InventoryData
+    from ansible.plugins.loader import inventory_loader
+    obj = inventory_loader.get("stackops.nova.hypervisors")
+    with pytest.raises(AnsibleParserError, match="node_facts_dir: '/nonexistent-dir' is not a directory"):
+        obj.parse(InventoryData(), DataLoader(), str(path), cache=False)

@@ -19,8 +19,9 @@ description:
     TCP/TLS listeners, and the node's names with what they resolve to.
   - "Sources: sysfs (C(/sys/devices/system/cpu), C(/sys/devices/system/node), C(/sys/bus/pci/devices)),
     C(/proc/cmdline) (C(isolcpus), C(nohz_full)), C(/proc/net/tcp) and C(tcp6) (listeners on 16509
-    and 16514), libvirt read-only (libvirt-python when it imports, else C(virsh -r)): capabilities,
-    domain capabilities, versions and the running guests' XML; nova-compute's configuration
+    and 16514), libvirt (libvirt-python when it imports, else C(virsh)) - capabilities, versions
+    and the running guests' XML on a read-only connection, domain capabilities on a read-write
+    one (libvirt refuses that query read-only; it changes nothing); nova-compute's configuration
     files; the system resolver."
   - Every part that cannot be read (no libvirt, no nova.conf, an unreadable sysfs entry, a name
     that does not resolve) adds a sentence to RV(ansible_facts.nova_compute.warnings) and leaves
@@ -42,11 +43,12 @@ options:
   nova_conf:
     description:
       - nova-compute's configuration files and directories (directories mean their C(*.conf)
-        files, as C(--config-dir)), in load order; later values win, multi-valued options
-        accumulate.
-      - Default - the C(--config-file) and C(--config-dir) arguments of the running nova-compute
-        process, else C(/etc/nova/nova.conf) plus C(/etc/nova/nova-compute.conf) and
-        C(/etc/nova/nova.conf.d) when they exist.
+        files in alphabetical order, as C(--config-dir)), in load order; later values win,
+        multi-valued options accumulate.
+      - Default - what oslo.config reads for nova-compute - C(/etc/nova/nova.conf) and
+        C(/etc/nova/nova-compute.conf) unless the running nova-compute has a C(--config-file),
+        then C(/etc/nova/nova.conf.d) unless it has a C(--config-dir), then its command line's
+        files and directories in their order (no process running - no command line).
     type: list
     elements: path
   sysfs_root:
@@ -170,9 +172,10 @@ ansible_facts:
         numa:
           description:
             - "C(cells): one per NUMA node - C(id), C(cpus), C(siblings), C(socket) (None when
-              the cell spans sockets), C(memory_mb), C(memory_free_mb), C(hugepages) (list of
-              C(size_kb), C(total), C(free)), C(distances) (node id as a string -> distance);
-              C(source) (V(sysfs), or libvirt's capabilities when sysfs has no nodes)."
+              the cell spans sockets), C(memory_kb), C(memory_mb), C(memory_free_mb),
+              C(hugepages) (list of C(size_kb), C(total), C(free)), C(distances) (node id as a
+              string -> distance); C(source) (V(sysfs), or V(libvirt) - its capabilities - when
+              sysfs has no nodes); C(page_size_kb) (the base page size)."
           type: dict
         nova:
           description:

@@ -75,35 +75,57 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def config_sources(paths, root="/"):
-    """Expand ``paths`` (files, or directories meaning their ``*.conf`` files in alphabetical
-    order) into the list of files to read, in oslo.config's order: every file first, then the
-    directories. ``root`` prefixes every path (tests)."""
-    files, dirs = [], []
+    """Expand ``paths`` into the files to read, in the given order; a directory stands for its
+    ``*.conf`` files in alphabetical order (``--config-dir``). ``root`` prefixes every path
+    (tests). Returns [(shown path, path to open)]."""
+    out = []
     for path in paths:
         full = os.path.join(root, path.lstrip("/")) if root not in ("", "/") else path
-        (dirs if os.path.isdir(full) else files).append((path, full))
-    out = list(files)
-    for path, full in dirs:
-        for item in sorted(glob.glob(os.path.join(glob.escape(full), "*.conf"))):
-            out.append((os.path.join(path, os.path.basename(item)), item))
+        if os.path.isdir(full):
+            for item in sorted(glob.glob(os.path.join(glob.escape(full), "*.conf"))):
+                out.append((os.path.join(path, os.path.basename(item)), item))
+        else:
+            out.append((path, full))
     return out
 
 
+def _existing(root, paths, isdir=False):
+    check = os.path.isdir if isdir else os.path.isfile
+    return [p for p in paths if check(os.path.join(root or "/", p.lstrip("/")))]
+
+
 def default_paths(root="/", proc_root=None):
-    """The files nova-compute reads: its running process's --config-file/--config-dir
-    arguments when one runs, else Debian/Ubuntu/RDO's usual nova.conf (+ nova-compute.conf,
-    nova.conf.d when present). Returns (paths, how)."""
-    from_proc = _running_nova_compute_args(proc_root or root)
-    if from_proc is not None:
-        return from_proc, "the running nova-compute's command line"
-    paths = [DEFAULT_FILES[0]]
-    for extra in DEFAULT_FILES[1:] + DEFAULT_DIRS:
-        if os.path.exists(os.path.join(root, extra.lstrip("/"))):
-            paths.append(extra)
-    return paths, "default locations"
+    """The files nova-compute reads, in oslo.config's order, and how they were found.
+
+    oslo.config reads the default files (``/etc/nova/nova.conf``, ``/etc/nova/nova-compute.conf``)
+    unless a ``--config-file`` is given, then the default directory (``/etc/nova/nova.conf.d``)
+    unless a ``--config-dir`` is given, then the command line's files and directories in their
+    order. The command line is the running nova-compute's when one runs (Debian's unit passes
+    ``--config-file`` twice), else none."""
+    argv = _running_nova_compute_argv(proc_root or root)
+    items = []
+    if argv is not None:
+        i = 0
+        while i < len(argv):
+            arg = argv[i]
+            for flag in ("--config-file", "--config-dir"):
+                if arg == flag and i + 1 < len(argv):
+                    items.append((flag, argv[i + 1]))
+                    i += 1
+                elif arg.startswith(flag + "="):
+                    items.append((flag, arg.split("=", 1)[1]))
+            i += 1
+    paths = []
+    if not any(flag == "--config-file" for flag, _ in items):
+        paths += _existing(root, DEFAULT_FILES) or [DEFAULT_FILES[0]]
+    if not any(flag == "--config-dir" for flag, _ in items):
+        paths += _existing(root, DEFAULT_DIRS, isdir=True)
+    paths += [value for _, value in items]
+    how = "the running nova-compute's command line" if argv is not None else "default locations"
+    return paths, how
 
 
-def _running_nova_compute_args(proc_root):
+def _running_nova_compute_argv(proc_root):
     proc = os.path.join(proc_root or "/", "proc")
     try:
         pids = [p for p in os.listdir(proc) if p.isdigit()]
@@ -115,22 +137,8 @@ def _running_nova_compute_args(proc_root):
                 argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
         except OSError:
             continue
-        if not any(os.path.basename(a) == "nova-compute" for a in argv[:2]):
-            continue
-        files, dirs = [], []
-        i = 0
-        while i < len(argv):
-            arg = argv[i]
-            for flag, bucket in (("--config-file", files), ("--config-dir", dirs)):
-                if arg == flag and i + 1 < len(argv):
-                    bucket.append(argv[i + 1])
-                    i += 1
-                elif arg.startswith(flag + "="):
-                    bucket.append(arg.split("=", 1)[1])
-            i += 1
-        if files or dirs:
-            return files + dirs
-        return [DEFAULT_FILES[0]] + ([DEFAULT_DIRS[0]] if os.path.isdir(DEFAULT_DIRS[0]) else [])
+        if any(os.path.basename(a) == "nova-compute" for a in argv[:2]):
+            return argv
     return None
 
 

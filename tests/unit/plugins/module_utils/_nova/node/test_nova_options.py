@@ -3,6 +3,7 @@ set checks against Nova's libvirt driver, device_spec matching, reserved huge pa
 nova.virt.hardware."""
 
 import json
+import os
 import types
 import warnings
 
@@ -77,7 +78,7 @@ def confs(tmp_path):
 def test_effective_values_match_oslo_config(confs):
     a, b, d = confs
     w = []
-    eff, files = no.read_options([a, d, b], w)  # the directory given before a file is still read last
+    eff, files = no.read_options([a, b, d], w)  # as oslo.config reads default files, then default dirs
     assert w == [] and files[:2] == [a, b] and files[2:] == [d + "/10-ratio.conf", d + "/20-later.conf"]
     conf = _oslo([a, b], [d])
     compared = 0
@@ -107,10 +108,36 @@ def test_effective_values_match_oslo_config(confs):
 def test_default_paths_from_the_running_nova_compute(tmp_path, write):
     write(tmp_path, "proc/1/cmdline", "/sbin/init\0")
     write(tmp_path, "proc/77/cmdline", "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
-                                      "--config-file\0/etc/nova/nova-compute.conf\0--config-dir\0/etc/nova/extra.d\0")
+                                      "--config-dir\0/etc/nova/extra.d\0--config-file\0/etc/nova/nova-compute.conf\0")
     paths, how = no.default_paths(root=str(tmp_path), proc_root=str(tmp_path))
-    assert paths == ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/nova/extra.d"]
+    # files and directories of the command line in their order, no default ones
+    assert paths == ["/etc/nova/nova.conf", "/etc/nova/extra.d", "/etc/nova/nova-compute.conf"]
     assert "running nova-compute" in how
+    # Debian's unit: two --config-file, no --config-dir: the default directory comes first
+    write(tmp_path, "proc/77/cmdline", "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
+                                      "--config-file=/etc/nova/nova-compute.conf\0")
+    os.makedirs(str(tmp_path / "etc/nova/nova.conf.d"))
+    paths, how = no.default_paths(root=str(tmp_path), proc_root=str(tmp_path))
+    assert paths == ["/etc/nova/nova.conf.d", "/etc/nova/nova.conf", "/etc/nova/nova-compute.conf"]
+
+
+def test_the_order_is_oslo_configs(tmp_path):
+    """Debian's order (default dir, then the command line's files) against oslo.config itself."""
+    d = tmp_path / "nova.conf.d"
+    d.mkdir()
+    (d / "10.conf").write_text("[DEFAULT]\nreserved_host_memory_mb = 1\ncpu_allocation_ratio = 3.0\n")
+    main = tmp_path / "nova.conf"
+    main.write_text("[DEFAULT]\nreserved_host_memory_mb = 2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from oslo_config import cfg
+        import nova.conf.compute
+    conf = cfg.ConfigOpts()
+    nova.conf.compute.register_opts(conf)
+    conf(args=["--config-file", str(main)], default_config_files=[], default_config_dirs=[str(d)], project="nova")
+    eff, _ = no.read_options([str(d), str(main)], [])
+    assert (eff[("DEFAULT", "reserved_host_memory_mb")], eff[("DEFAULT", "cpu_allocation_ratio")]) == \
+        (conf.reserved_host_memory_mb, conf.cpu_allocation_ratio) == (2, 3.0)
 
 
 def test_default_paths_without_a_process(tmp_path, write):

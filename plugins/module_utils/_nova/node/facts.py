@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import releases as _releases
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import libvirt_caps as _lv
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import nova_options as _opts
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import sysfs as _sys
@@ -295,6 +296,12 @@ def _nova_facts(options, cpu, devices, warnings, gather_service=True):
     if not read_files:
         warnings.append("nova: no configuration file could be read (%s); the values below are "
                         "Nova's defaults" % ", ".join(paths))
+    service = _service_state(warnings, options.get("timeout") or 30) if gather_service else {}
+    try:
+        major = _releases.nova_major(service.get("version")) if service.get("version") else None
+    except ValueError:
+        major = None
+    _opts.apply_release_defaults(effective, major)
     sets = _opts.cpu_sets(effective, cpu.get("present"), cpu.get("online"), cpu.get("isolated"))
     out.update({
         "cpu_dedicated_set": sets["cpu_dedicated_set"]["cpus"],
@@ -327,8 +334,7 @@ def _nova_facts(options, cpu, devices, warnings, gather_service=True):
     out["live_migration"] = {k: out["libvirt"].pop(k) for k in list(out["libvirt"]) if k.startswith("live_migration")}
     out["live_migration"]["scheme"] = out["live_migration"]["live_migration_scheme"] or (
         "tls" if out["live_migration"]["live_migration_with_native_tls"] else "tcp")
-    if gather_service:
-        out.update(_service_state(warnings, options.get("timeout") or 30))
+    out.update(service)
     return out, effective
 
 

@@ -41,8 +41,9 @@ OPTIONS = {
     ("DEFAULT", "cpu_allocation_ratio"): ("float", None),
     ("DEFAULT", "ram_allocation_ratio"): ("float", None),
     ("DEFAULT", "disk_allocation_ratio"): ("float", None),
-    ("DEFAULT", "initial_cpu_allocation_ratio"): ("float", 4.0),
-    ("DEFAULT", "initial_ram_allocation_ratio"): ("float", 1.0),
+    # defaults by Nova release: apply_release_defaults
+    ("DEFAULT", "initial_cpu_allocation_ratio"): ("float", None),
+    ("DEFAULT", "initial_ram_allocation_ratio"): ("float", None),
     ("DEFAULT", "initial_disk_allocation_ratio"): ("float", 1.0),
     ("DEFAULT", "config_drive_format"): ("str", "iso9660"),
     ("DEFAULT", "force_config_drive"): ("bool", False),
@@ -202,6 +203,27 @@ def _convert(kind, value):
             return False
         raise ValueError(value)
     return value
+
+
+# Defaults that changed between Nova releases: (first major with the value, value), newest first.
+# Nova 2023.1 (27) lowered the initial ratios from 16.0 / 1.5 to 4.0 / 1.0 (measured on the test
+# hosts' Nova 26: 1.5; the virtualenv's Nova 34: 1.0).
+RELEASE_DEFAULTS = {
+    ("DEFAULT", "initial_cpu_allocation_ratio"): ((27, 4.0), (0, 16.0)),
+    ("DEFAULT", "initial_ram_allocation_ratio"): ((27, 1.0), (0, 1.5)),
+}
+
+
+def apply_release_defaults(effective, nova_major=None):
+    """Fill the unset options whose default depends on the Nova release (the latest when the
+    node's Nova version is unknown), in place; returns ``effective``."""
+    for key, steps in RELEASE_DEFAULTS.items():
+        if effective.get(key) is None:
+            for first, value in steps:
+                if nova_major is None or nova_major >= first:
+                    effective[key] = value
+                    break
+    return effective
 
 
 # -- CPU sets --------------------------------------------------------------------------------

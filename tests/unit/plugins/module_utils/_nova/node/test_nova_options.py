@@ -80,6 +80,7 @@ def test_effective_values_match_oslo_config(confs):
     w = []
     eff, files = no.read_options([a, b, d], w)  # as oslo.config reads default files, then default dirs
     assert w == [] and files[:2] == [a, b] and files[2:] == [d + "/10-ratio.conf", d + "/20-later.conf"]
+    no.apply_release_defaults(eff, 34)  # the virtualenv's Nova
     conf = _oslo([a, b], [d])
     compared = 0
     for (section, option), (kind, default) in no.OPTIONS.items():
@@ -326,3 +327,13 @@ def test_device_spec_tags_legacy_name_and_bad_json():
     assert out["alias"] == [{"name": "gpu", "vendor_id": "10de", "product_id": "1eb8"}]
     assert "pre-Zed name" in out["notes"][0]
     assert "is not JSON" in w[0]
+
+
+@pytest.mark.parametrize("major, cpu, ram", [(None, 4.0, 1.0), (34, 4.0, 1.0), (27, 4.0, 1.0), (26, 16.0, 1.5),
+                                             (20, 16.0, 1.5)])
+def test_initial_ratio_defaults_follow_the_nodes_nova(major, cpu, ram):
+    eff = {("DEFAULT", "initial_cpu_allocation_ratio"): None, ("DEFAULT", "initial_ram_allocation_ratio"): None}
+    no.apply_release_defaults(eff, major)
+    assert (eff[("DEFAULT", "initial_cpu_allocation_ratio")], eff[("DEFAULT", "initial_ram_allocation_ratio")]) == (cpu, ram)
+    eff = {("DEFAULT", "initial_cpu_allocation_ratio"): 2.0, ("DEFAULT", "initial_ram_allocation_ratio"): None}
+    assert no.apply_release_defaults(eff, 26)[("DEFAULT", "initial_cpu_allocation_ratio")] == 2.0

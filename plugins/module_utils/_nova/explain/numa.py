@@ -1001,7 +1001,12 @@ def explain_fit(cells, result, topology):
                 text = reason if len(topology.cells) == 1 else "guest cell %d: %s" % (index, reason)
                 if text not in seen:
                     seen.append(text)
-            lines.append("cell %s: %s" % (cell.id, "; ".join(seen[:2])))
+            if topology.cpu_policy in _PIN and not any("pCPU" in t for t in seen):
+                # Nova stops at the first check that fails; name the pCPU shortfall too
+                need = max(len(c.pcpuset) for c in topology.cells)
+                if need > cell.avail_pcpus:
+                    seen.append("needs %d pCPU, %d free" % (need, cell.avail_pcpus))
+            lines.append("cell %s: %s" % (cell.id, "; ".join(seen[:3])))
         else:
             lines.append("cell %s: %s" % (cell.id, cell_summary(cell, topology)))
     return lines

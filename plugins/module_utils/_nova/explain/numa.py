@@ -54,12 +54,6 @@ _VCPU_RE = re.compile(r"resources([1-9][0-9]*)?:VCPU")
 _PCPU_RE = re.compile(r"resources([1-9][0-9]*)?:PCPU")
 _HT_RE = re.compile(r"trait([1-9][0-9]*)?:HW_CPU_HYPERTHREADING")
 
-# flavor extra specs / image properties that give a guest a NUMA topology or shape it
-FLAVOR_KEYS = ("hw:numa_nodes", "hw:cpu_policy", "hw:cpu_thread_policy", "hw:emulator_threads_policy",
-               "hw:mem_page_size", "hw:cpu_dedicated_mask", "hw:cpu_realtime", "hw:cpu_realtime_mask", "hw:pmem",
-               "hw:locked_memory")
-IMAGE_KEYS = ("hw_numa_nodes", "hw_cpu_policy", "hw_cpu_thread_policy", "hw_mem_page_size", "hw_cpu_realtime_mask",
-              "hw_locked_memory")
 
 
 class NumaRequestError(ValueError):
@@ -546,15 +540,6 @@ def constraints(flavor, props=None):
         cell.cpu_policy = cpu_policy
         cell.cpu_thread_policy = thread_policy
     return Topology(cells, emu)
-
-
-def requested(flavor, props=None):
-    """Does this flavor + image ask for anything NUMA-related (keys present, valid or not)?"""
-    specs = flavor.get("extra_specs") or {}
-    props = props or {}
-    return any(k in specs for k in FLAVOR_KEYS) or any(str(k).startswith(("hw:numa_cpus.", "hw:numa_mem."))
-                                                       for k in specs) \
-        or any(k in props for k in IMAGE_KEYS) or any(_PCPU_RE.match(str(k)) for k in specs)
 
 
 # ------------------------------------------------------------------ host cells

@@ -153,3 +153,40 @@ def test_packing_strategy_orders_cells():
     topo = numa.constraints(B.flavor(vcpus=1, ram=1024, **{"hw:cpu_policy": "dedicated"}))
     assert numa.fit(cells, topo, pack=False).host_cell_ids() == [1]  # spread: the emptier cell
     assert numa.fit(cells, topo, pack=True).host_cell_ids() == [0]  # pack: the fuller cell
+
+
+def test_mixed_policy_needs_shared_and_dedicated_cpus_in_one_cell():
+    """hw:cpu_policy=mixed: the masked vCPUs are pinned, the others run on the cell's cpu_shared_set."""
+    split = {"id": 0, "cpuset": [0, 1], "pcpuset": [2, 3, 4, 5], "siblings": [[0], [1], [2], [3], [4], [5]],
+             "memory": 8192, "memory_usage": 0, "cpu_usage": 0, "pinned_cpus": [4, 5],
+             "mempages": [{"size_kb": 4, "total": 8192 * 256, "used": 0, "reserved": 0}], "socket": 0}
+    cells = numa.host_cells({"cells": [split]})
+    fits = numa.constraints(B.flavor(vcpus=4, ram=1024, **{"hw:cpu_policy": "mixed", "hw:cpu_dedicated_mask": "^0-1"}))
+    assert [sorted(c.pcpuset) for c in fits.cells] == [[2, 3]]
+    result = numa.fit(cells, fits, limits=(1.0, 1.0))
+    assert result.fits and result.cells[0].pinning == {2: 2, 3: 3}
+    too_many = numa.constraints(B.flavor(vcpus=4, ram=1024, **{"hw:cpu_policy": "mixed",
+                                                               "hw:cpu_dedicated_mask": "1-3"}))
+    result = numa.fit(cells, too_many, limits=(1.0, 1.0))
+    assert not result.fits and "needs 3 pCPU, 2 free" in result.reasons[0][0][1]
+
+
+def test_uneven_manual_cells_with_numa_cpus_and_numa_mem():
+    topo = numa.constraints(B.flavor(vcpus=4, ram=4096, **{
+        "hw:cpu_policy": "dedicated", "hw:numa_nodes": "2", "hw:numa_cpus.0": "0-2", "hw:numa_cpus.1": "3",
+        "hw:numa_mem.0": "3072", "hw:numa_mem.1": "1024"}))
+    assert [(sorted(c.pcpuset), c.memory) for c in topo.cells] == [([0, 1, 2], 3072), ([3], 1024)]
+    cells = numa.host_cells({"cells": [cell(0, range(2)), cell(1, range(2, 6))]})
+    result = numa.fit(cells, topo)
+    assert result.host_cell_ids() == [1, 0]  # the 3-vCPU guest cell goes to the 4-pCPU host cell
+
+
+def test_page_size_relaxation_is_verified():
+    host = numa_host("n1", [cell(0, range(4), pages2m=(0, 0))])
+    snap = B.snapshot([host], scheduler=NUMA_ONLY)
+    out = engine.explain(snap, {"flavor": B.flavor(vcpus=2, ram=1024, **{"hw:cpu_policy": "dedicated",
+                                                                         "hw:mem_page_size": "large"})})
+    assert out["fits"] is False
+    changes = {r["change"]: r for r in out["relaxations"]}
+    assert "set hw:mem_page_size=small instead of large" in changes
+    assert all(r["verified"] for r in out["relaxations"])

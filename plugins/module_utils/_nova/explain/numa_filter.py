@@ -62,7 +62,7 @@ def _cells_now(setup, host, state, cells, topo, lim):
     placed = state.placed.get(host.index, 0) if state is not None else 0
     if not placed:
         return cells
-    key = (host.index, placed)
+    key = (host.index, id(host.raw), placed)  # a relaxation's changed host is a new raw mapping
     found = setup.consumed.get(key)
     if found is None:
         found = cells
@@ -116,14 +116,14 @@ def evaluate(setup, host, ctx, state):
         return C.fail(C.STATIC, "the guest asks %s; %s" % (topo.describe(), result.note), SHORT)
     lines = N.explain_fit(cells, result, topo)
     kind = C.DYNAMIC
-    fits_empty = setup.fits_empty.get(host.index)
+    fits_empty = setup.fits_empty.get((host.index, id(host.raw)))
     if fits_empty is None:
         try:
             fits_empty = N.fit(_emptied(cells), topo, lim, setup.pack, host.raw.get("pci_pools"),
                                setup.pci_requested).fits
         except N.NovaRaises:
             fits_empty = False
-        setup.fits_empty[host.index] = fits_empty
+        setup.fits_empty[(host.index, id(host.raw))] = fits_empty
     if not fits_empty:
         kind = C.STATIC
     return C.fail(kind, "the guest asks %s; %s" % (topo.describe(), "; ".join(lines)), SHORT)

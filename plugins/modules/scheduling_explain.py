@@ -143,8 +143,9 @@ extends_documentation_fragment:
   - stackops.nova.auth
   - stackops.nova.auth.info_module
 notes:
-  - Not modelled (reported as such, never guessed) NUMA fitting and CPU pinning on host cells
-    (C(NUMATopologyFilter) with a NUMA request), PCI devices, C(MetricsFilter), nested resource
+  - C(NUMATopologyFilter) (NUMA cells, CPU pinning, huge pages) is evaluated from the snapshot's
+    C(hosts[].numa), cell by cell with the shortfall; a host without NUMA data is unknown.
+  - Not modelled (reported as such, never guessed) PCI devices, C(MetricsFilter), nested resource
     providers and sharing providers (granular groups are merged onto the compute node), routed
     networks and other prefilters that need Neutron or Cyborg, and out-of-tree filters.
 seealso:

@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Stage 20: the explain engine's unit tests, then its oracle: every modelled host filter
 # against Nova's own filter classes (installed in .venv) on ORACLE_EXAMPLES random cases
-# (default 1000; each case = 3 hosts x 19 filters), and the weighers against Nova's
-# HostWeightHandler with all_weighers. Prints the per-filter counts.
+# (default 1000; each case = 3 hosts x 19 filters), the weighers against Nova's
+# HostWeightHandler with all_weighers, and the NUMA fitting (explain/numa.py) against
+# nova.virt.hardware and NUMATopologyFilter. Prints the per-filter counts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
 report="$root/.cache/oracle/explain-filters.json"
 wreport="$root/.cache/oracle/explain-weighers.json"
+nreport="$root/.cache/oracle/explain-numa.json"
 mkdir -p "$(dirname "$report")"
-rm -f "$report" "$wreport"
+rm -f "$report" "$wreport" "$nreport"
 cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
-  OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
-  "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py "$@"
-"$py" - "$report" "$wreport" <<'PY'
+  ORACLE_REPORT_NUMA="$nreport" OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
+  "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py \
+  oracle/test_numa_oracle.py "$@"
+"$py" - "$report" "$wreport" "$nreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 w = json.load(open(sys.argv[2]))
+n = json.load(open(sys.argv[3]))
+print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's API (same refusals), %d without a "
+      "guest topology, %d topologies; %d fits compared with numa_fit_instance_to_host (%d fit, %d no fit, up to 3 "
+      "guests per host consumed one by one), %d chosen cells/pinning compared; NUMATopologyFilter %d host "
+      "verdicts (pass %d, fail %d); %d disagreements"
+      % (n["cases"], n["request_errors"], n["no_topology"], n["topologies"], n["fits_compared"], n["fit"],
+         n["no_fit"], n["chosen_cells_compared"], n["filter_verdicts"], n["filter_pass"], n["filter_fail"],
+         n["disagreements"]))
 print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeightHandler, %d disagreements"
       % (w["cases"], w["host_weights"], w["disagreements"]))
 total = sum(v["host_verdicts"] for v in data.values())
@@ -29,5 +40,5 @@ for name, v in sorted(data.items()):
                                   v.get("unknown", 0), v["disagreements"]))
 print("oracle total: %d host verdicts over %d filters, %d unknown where the snapshot lacks the data Nova reads, "
       "%d disagreements" % (total, len(data), sum(v.get("unknown", 0) for v in data.values()), bad))
-sys.exit(1 if bad or w["disagreements"] else 0)
+sys.exit(1 if bad or w["disagreements"] or n["disagreements"] else 0)
 PY

@@ -82,7 +82,12 @@ def build(ctx):
     asks = sorted([k for k in specs if k in _NUMA_SPECS or k.startswith("pci_passthrough:")]
                   + [k for k in props if k in _NUMA_PROPS])
     enabled = {str(f).rsplit(".", 1)[-1] for f in ctx.conf["enabled_filters"]}
-    if asks and (ctx.forced or not {"NUMATopologyFilter", "PciPassthroughFilter"} <= enabled):
+    pci_asks = [k for k in asks if k.startswith("pci_passthrough:") or "pci_numa_affinity_policy" in k]
+    numa_asks = [k for k in asks if k not in pci_asks]
+    if numa_asks and ctx.req.get("numa") is not None and (ctx.forced or "NUMATopologyFilter" not in enabled):
+        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
+        result.append(NF.NumaClaim(ctx))
+    if pci_asks and (ctx.forced or "PciPassthroughFilter" not in enabled):
         result.append(C.ConstantCheck(
             "claim:numa_pci", "resource_claim", C.unknown(
                 "nova-compute's resource claim tests %s against the host's NUMA topology / PCI devices, which the "

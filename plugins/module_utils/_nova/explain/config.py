@@ -52,6 +52,7 @@ DEFAULTS = {
     "shuffle_best_same_weighed_hosts": False,
     "disable_fallback_pcpu_query": False,  # [workarounds]
     "disable_group_policy_check_upcall": False,  # [workarounds]: nova-compute's claim-time group check
+    "packing_host_numa_cells_allocation_strategy": False,  # [compute]: NUMATopologyFilter's cell order
     # Stein..2023.1 only: the AZ prefilter was opt-in before AvailabilityZoneFilter left.
     "query_placement_for_availability_zone": False,
     # Legacy options, used only when the target release still had the filters.
@@ -64,7 +65,7 @@ _BOOL_KEYS = ("restrict_isolated_hosts_to_isolated_images", "limit_tenants_to_pl
               "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
               "query_placement_for_image_type_support", "image_metadata_prefilter",
               "shuffle_best_same_weighed_hosts", "disable_fallback_pcpu_query",
-              "disable_group_policy_check_upcall",
+              "disable_group_policy_check_upcall", "packing_host_numa_cells_allocation_strategy",
               "query_placement_for_availability_zone")
 _INT_KEYS = ("host_subset_size", "max_io_ops_per_host", "max_instances_per_host", "max_attempts",
              "max_placement_results")

@@ -599,6 +599,8 @@ _DECIDE = {
     "filter:SimpleCIDRAffinityFilter": "the hosts' IP addresses (os-hypervisors host_ip)",
     "claim:group_policy": "the servers on each host (servers/detail?all_tenants=1 as admin)",
     "claim:numa_pci": "the hosts' NUMA topology and PCI devices (compute node record)",
+    "filter:NUMATopologyFilter": "the hosts' NUMA cells (snapshot hosts[].numa: from stackops.nova.compute_facts or "
+                                 "Nova's compute_nodes.numa_topology)",
 }
 
 
@@ -693,6 +695,9 @@ def _counting_filter(check):
 
 
 def _filter_cap(check, host, ctx):
+    capacity_of = getattr(check, "capacity", None)  # a check that bounds the instances per host itself
+    if capacity_of is not None:
+        return capacity_of(host, ctx)
     if isinstance(check, F.NumInstancesFilter):
         limit, _n = check.limit(host, ctx)
         return limit - (host.num_instances or 0)

@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import releases
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import IMAGE_PROPERTY_TYPES
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import HOST_STATE_METHODS
 
@@ -906,28 +907,26 @@ _JSON_OPS = {
 }
 
 
-_NUMA_KEYS = ("hw:numa_nodes", "hw:mem_page_size", "hw:numa_cpus", "hw:numa_mem")
-
-
 class NUMATopologyFilter(Filter):
-    """Only the "no NUMA request" case is modelled (then Nova's filter passes every host)."""
+    """Nova's NUMATopologyFilter over the snapshot's hosts[].numa (explain/numa.py, numa_filter.py)."""
     name = "NUMATopologyFilter"
+    short = NF.SHORT
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        specs = ctx.req["flavor"]["extra_specs"]
-        props = ctx.req["image"]["properties"]
-        self.numa = any(k in specs for k in _NUMA_KEYS) or any(k.startswith("hw:numa_") for k in specs) or \
-            specs.get("hw:cpu_policy") in ("dedicated", "mixed") or \
-            any(k in props for k in ("hw_numa_nodes", "hw_mem_page_size", "hw_cpu_policy"))
+        self.setup = NF.Setup(ctx)
+        # the request's earlier instances consume host cells: re-evaluated instance by instance
+        self.dynamic = self.setup.topology is not None
 
     def key(self, host, ctx):
-        return True
+        return True if self.setup.topology is None else None
 
     def evaluate(self, host, ctx, state):
-        if not self.numa:
-            return C.ok("no NUMA topology requested")
-        return C.cell(C.NOT_EVALUATED, "NUMA fitting (host cells, pinning, huge pages) is not modelled")
+        return NF.evaluate(self.setup, host, ctx, state)
+
+    def capacity(self, host, ctx):
+        """Instances of the request the host's NUMA cells hold (None: no NUMA bound)."""
+        return NF.capacity(self.setup, host, ctx)
 
 
 class PciPassthroughFilter(Filter):

@@ -24,8 +24,8 @@ _BAD = (C.FAIL, C.ERROR)
 # verifications of per-host changes that may fail before the search of that kind stops
 MAX_HOST_ATTEMPTS = 20
 # Order = how small the change is for a user (first = least intrusive).
-_ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "drop_extra_spec",
-          "drop_image_property", "enable_host", "allocation_ratio")
+_ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "numa",
+          "drop_extra_spec", "drop_image_property", "enable_host", "allocation_ratio")
 
 
 def _original_request(req):
@@ -174,6 +174,11 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
             detail={"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
                     "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0)})
 
+    # 4b. NUMA: fewer/more guest NUMA nodes, another page size, a laxer thread / emulator policy
+    if "filter:NUMATopologyFilter" in failing_ids:
+        for text, specs_new, detail in _numa_changes(req):
+            attempt("numa", text, dict(base, flavor=dict(base["flavor"], extra_specs=specs_new)), detail=detail)
+
     # 5. drop one constraining extra spec / image property
     specs = req["flavor"]["extra_specs"]
     for key in sorted(specs):
@@ -266,6 +271,45 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
         per_kind[item["kind"]] = per_kind.get(item["kind"], 0) + 1
         result_list.append(item)
     return result_list[:limit]
+
+
+def _numa_changes(req):
+    """Candidate NUMA extra spec changes: (text, new extra specs, detail)."""
+    flavor = req["flavor"]
+    specs = dict(flavor.get("extra_specs") or {})
+    vcpus, ram = int(flavor.get("vcpus") or 0), int(flavor.get("ram") or 0)
+    out = []
+    manual = any(k.startswith(("hw:numa_cpus.", "hw:numa_mem.")) for k in specs)
+    try:
+        nodes = int(specs.get("hw:numa_nodes") or 1)
+    except ValueError:
+        nodes = 1
+    if not manual:
+        for n in (2, 3, 4, 1):
+            if n != nodes and vcpus % n == 0 and ram % n == 0:
+                new = dict(specs)
+                if n == 1:
+                    new.pop("hw:numa_nodes", None)
+                else:
+                    new["hw:numa_nodes"] = str(n)
+                out.append(("set hw:numa_nodes=%d (the guest spread over %d host NUMA cell%s)" % (n, n, "s" if n > 1
+                                                                                                else ""),
+                            new, {"extra_spec": "hw:numa_nodes", "value": str(n)}))
+    page = specs.get("hw:mem_page_size")
+    if page:
+        for other in ("any", "large", "small", "2048", "1048576"):
+            if other != page:
+                out.append(("set hw:mem_page_size=%s instead of %s" % (other, page), dict(specs, **{
+                    "hw:mem_page_size": other}), {"extra_spec": "hw:mem_page_size", "value": other}))
+    if specs.get("hw:cpu_thread_policy") in ("require", "isolate"):
+        out.append(("set hw:cpu_thread_policy=prefer instead of %s" % specs["hw:cpu_thread_policy"],
+                    dict(specs, **{"hw:cpu_thread_policy": "prefer"}),
+                    {"extra_spec": "hw:cpu_thread_policy", "value": "prefer"}))
+    if specs.get("hw:emulator_threads_policy") == "isolate":
+        out.append(("set hw:emulator_threads_policy=share instead of isolate (no extra pCPU; emulator threads run "
+                    "on [compute] cpu_shared_set)", dict(specs, **{"hw:emulator_threads_policy": "share"}),
+                    {"extra_spec": "hw:emulator_threads_policy", "value": "share"}))
+    return out
 
 
 def _smaller_flavors(result, req, max_candidates=3):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa as _numa
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import ExplainError
 
 # nova.objects.image_meta.ImageMetaProps legacy names (Glance properties of old images).
@@ -190,6 +191,10 @@ def normalize_request(request, snapshot):
     except capacity.CapacityError as exc:
         raise ExplainError("request.flavor: %s" % exc) from None
     _check_flavor_size(flavor)
+    try:
+        numa_topology = _numa.constraints(flavor, props)
+    except _numa.NumaRequestError as exc:
+        raise ExplainError("request.flavor / request.image: %s; Nova's API refuses this request" % exc) from None
     count = request.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) and not (isinstance(count, str) and count.isdigit()):
         raise ExplainError("request.count must be a positive integer, got %r" % (count,))
@@ -251,4 +256,5 @@ def normalize_request(request, snapshot):
         "is_bfv": is_bfv,
         "placement": placement,
         "unknown_hints": sorted(k for k in hints if k not in KNOWN_HINTS),
+        "numa": numa_topology,
     }

@@ -42,6 +42,8 @@ def _original_request(req):
         "project_id": req["project_id"],
         "is_bfv": req["is_bfv"],
     }
+    if req.get("networks") is not None:
+        request["networks"] = req["networks"]
     if req["forced_host"] or req["forced_node"]:
         request["availability_zone"] = "%s:%s%s" % (request["availability_zone"] or "", req["forced_host"] or "",
                                                     (":" + req["forced_node"]) if req["forced_node"] else "")

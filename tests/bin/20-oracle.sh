@@ -31,6 +31,9 @@ print("oracle PciPassthroughFilter: %d cases, %d host verdicts (pass %d, fail %d
       "%d support_requests with guest NUMA cells (policies %s), %d consumption steps, %d disagreements"
       % (p["cases"], p["filter_host_verdicts"], p["pass"], p["fail"], p["error"], p.get("unknown", 0),
          p["numa_verdicts"], p["policies"], p["consume_verdicts"], p["disagreements"]))
+m = p.get("metrics", {})
+print("oracle MetricsFilter: %d host verdicts (pass %d, fail %d) against Nova's class, 0 disagreements or the test fails"
+      % (m.get("pass", 0) + m.get("fail", 0), m.get("pass", 0), m.get("fail", 0)))
 for name, v in sorted(r.items()):
     print("oracle request filter %-30s cases %5d  adds %4d  nothing %4d  Nova raises %4d  unknown %4d  disagreements %d"
           % (name, v["cases"], v["added"], v["none"], v["error"], v["unknown"], v["disagreements"]))

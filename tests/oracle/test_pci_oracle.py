@@ -306,3 +306,47 @@ def test_the_generator_saw_every_outcome():
         pytest.skip("run with the oracle test")
     assert COUNTS["pass"] and COUNTS["fail"] and COUNTS["error"], COUNTS
     assert set(COUNTS["policies"]) >= set(pci.POLICIES), COUNTS["policies"]
+
+
+# ------------------------------------------------------------------ MetricsFilter
+
+METRIC_NAMES = ("cpu.frequency", "cpu.percent", "cpu.user.percent", "numa.membw.max")
+
+
+@st.composite
+def metrics_cases(draw):
+    setting = draw(st.lists(st.sampled_from(["cpu.frequency=1.0", "cpu.percent=-1", "cpu.user.percent=x",
+                                             "numa.membw.max", "numa.membw.max=2", "=2", "cpu.frequency=0"]), max_size=4))
+    hosts = [draw(st.lists(st.sampled_from(METRIC_NAMES), unique=True, max_size=4)) for _ in range(3)]
+    return setting, hosts
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(metrics_cases())
+def test_metrics_filter_agrees_with_nova(case):
+    setting, metric_lists = case
+    n = O.nova()
+    objects = n["objects"]
+    n["conf"].set_override("weight_setting", setting, group="metrics")
+    try:
+        nova_filter = n["classes"]["MetricsFilter"]()
+    finally:
+        n["conf"].clear_override("weight_setting", group="metrics")
+    snap = {"snapshot_version": 1, "hosts": [
+        {"name": "h%d" % i, "nodename": "h%d" % i, "metrics": [{"name": m, "value": 1.0} for m in names]}
+        for i, names in enumerate(metric_lists)]}
+    conf = normalize_scheduler({"enabled_filters": ["MetricsFilter"], "metrics_weight_setting": setting})
+    cloud = Cloud(snap)
+    req = normalize_request({"flavor": {"name": "f", "vcpus": 1, "ram": 512, "disk": 1}}, snap)
+    result = engine.run(cloud, conf, req)
+    index = [c.name for c in result["checks"]].index("MetricsFilter")
+    for host, names in zip(cloud.hosts, metric_lists):
+        hs = n["host_manager"].HostState(host.name, host.name, "cell1")
+        hs.metrics = objects.MonitorMetricList(objects=[
+            objects.MonitorMetric(name=m, value=1, source="test") for m in names])
+        theirs = "pass" if nova_filter.host_passes(hs, objects.RequestSpec()) else "fail"
+        COUNTS.setdefault("metrics", {"pass": 0, "fail": 0})[theirs] += 1
+        mine = result["matrix"][host.index][index]
+        if mine["verdict"] != theirs:
+            _fail("MetricsFilter", {"setting": setting, "metrics": names}, mine, theirs)

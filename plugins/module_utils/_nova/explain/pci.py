@@ -422,11 +422,9 @@ class PciPassthroughFilter(C.Check):
                      "this filter" % ", ".join(sorted({r["numa_policy"] for r in self.requests})))
         if ok:
             return C.ok(text)
-        # static: no pool of the host matches the alias at all; dynamic: the devices exist but are in use
-        present = [p for p in nova_pools(pools) if any(_prop_match(p, [{k: v for k, v in s.items()
-                                                                        if k not in _IGNORED_SPEC_TAGS}
-                                                                       for s in r["spec"]]) for r in self.requests)]
-        kind = C.DYNAMIC if placed or present else C.STATIC
+        # static: even with every device of the host free it would not do; dynamic: devices are in use
+        everything = [dict(p, count=10 ** 6) for p in pools if p.get("count") is not None]
+        kind = C.STATIC if not support_requests(everything, self.requests)[0] else C.DYNAMIC
         return C.fail(kind, text + ". Host pools: " + pool_summary(pools), self.short)
 
     def describe(self):
@@ -435,3 +433,87 @@ class PciPassthroughFilter(C.Check):
             result["pci_requests"] = [{"alias": r["alias"], "count": r["count"], "numa_policy": r["numa_policy"]}
                                       for r in self.requests]
         return result
+
+
+# ---------------------------------------------------------------- relaxations
+
+def _alias_text(parts):
+    return ",".join("%s:%d" % (name, count) for name, count in parts)
+
+
+def _fits_somewhere(cloud, requests):
+    """Does some host's pools support ``requests`` (one instance)? Pre-check before the engine verifies."""
+    for host in cloud.hosts:
+        pools = host.raw.get("pci_pools")
+        if pools is not None and support_requests(pools, requests)[0]:
+            return True
+    return False
+
+
+def relaxation_candidates(req, conf, cloud):
+    """PCI changes to try: fewer devices, another alias, ``preferred`` NUMA affinity.
+
+    Returns ``[{"kind", "change", "flavor_extra_specs", "image_properties", "detail"}]``; the
+    caller (relax.py) verifies each by running the engine on the changed request.
+    """
+    specs = req["flavor"]["extra_specs"]
+    props = req["image"]["properties"]
+    text = specs.get("pci_passthrough:alias")
+    if text is None or conf.get("pci_alias") is None:
+        return []
+    try:
+        aliases = parse_aliases(conf.get("pci_alias"), _bool_from_string(conf.get("pci_in_placement")))
+        requests = requests_from_flavor(specs, props, aliases)
+    except PciAliasError:
+        return []
+    parts = [(r["alias"], r["count"]) for r in requests]
+    out = []
+
+    def with_alias(new_parts):
+        return dict(specs, **{"pci_passthrough:alias": _alias_text(new_parts)})
+
+    # fewer devices of one alias: the most some host can give with the other aliases unchanged
+    for i, (name, count) in enumerate(parts):
+        for fewer in range(count - 1, 0, -1):
+            trial = list(parts)
+            trial[i] = (name, fewer)
+            try:
+                trial_requests = requests_from_flavor(with_alias(trial), props, aliases)
+            except PciAliasError:
+                break
+            if _fits_somewhere(cloud, trial_requests):
+                out.append({"kind": "pci_fewer_devices",
+                            "change": "ask %d x PCI alias %s instead of %d (pci_passthrough:alias=%s)"
+                                      % (fewer, name, count, _alias_text(trial)),
+                            "flavor_extra_specs": with_alias(trial), "image_properties": props,
+                            "detail": {"alias": name, "count": fewer, "was": count}})
+                break
+    # another alias for the same number of devices
+    for i, (name, count) in enumerate(parts):
+        for other in sorted(aliases):
+            if other == name or any(other == p[0] for p in parts):
+                continue
+            trial = list(parts)
+            trial[i] = (other, count)
+            try:
+                trial_requests = requests_from_flavor(with_alias(trial), props, aliases)
+            except PciAliasError:
+                continue
+            if _fits_somewhere(cloud, trial_requests):
+                out.append({"kind": "pci_other_alias",
+                            "change": "use PCI alias %s instead of %s (pci_passthrough:alias=%s)"
+                                      % (other, name, _alias_text(trial)),
+                            "flavor_extra_specs": with_alias(trial), "image_properties": props,
+                            "detail": {"alias": other, "instead_of": name, "count": count}})
+    # preferred NUMA affinity (decided by NUMATopologyFilter for guests with a NUMA topology)
+    if any(r["numa_policy"] != "preferred" for r in requests):
+        new_props = dict(props)
+        if "hw_pci_numa_affinity_policy" in new_props:
+            new_props["hw_pci_numa_affinity_policy"] = "preferred"
+        out.append({"kind": "pci_affinity_preferred",
+                    "change": "set hw:pci_numa_affinity_policy=preferred (devices from any NUMA node)%s"
+                              % (" and the image's hw_pci_numa_affinity_policy" if new_props != props else ""),
+                    "flavor_extra_specs": dict(specs, **{"hw:pci_numa_affinity_policy": "preferred"}),
+                    "image_properties": new_props,
+                    "detail": {"policy": "preferred", "was": sorted({r["numa_policy"] for r in requests})}})
+    return out

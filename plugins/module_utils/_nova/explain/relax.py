@@ -24,8 +24,9 @@ _BAD = (C.FAIL, C.ERROR)
 # verifications of per-host changes that may fail before the search of that kind stops
 MAX_HOST_ATTEMPTS = 20
 # Order = how small the change is for a user (first = least intrusive).
-_ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "drop_extra_spec",
-          "drop_image_property", "enable_host", "allocation_ratio")
+_ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "pci_fewer_devices",
+          "pci_other_alias", "pci_affinity_preferred", "drop_extra_spec", "drop_image_property", "enable_host",
+          "allocation_ratio")
 
 
 def _original_request(req):
@@ -175,6 +176,15 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
             flavor["vcpus"], flavor["ram"], flavor["disk"], host_label), dict(base, flavor=flavor),
             detail={"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
                     "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0)})
+
+    # 4b. PCI: fewer devices, another alias, preferred NUMA affinity (candidates from explain/pci.py)
+    if failing_ids & {"filter:PciPassthroughFilter", "filter:NUMATopologyFilter", "claim:numa_pci"}:
+        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
+        for cand in _pci.relaxation_candidates(req, conf, cloud):
+            attempt(cand["kind"], cand["change"],
+                    dict(base, flavor=dict(base["flavor"], extra_specs=cand["flavor_extra_specs"]),
+                         image=dict(base["image"], properties=cand["image_properties"])),
+                    detail=cand["detail"])
 
     # 5. drop one constraining extra spec / image property
     specs = req["flavor"]["extra_specs"]

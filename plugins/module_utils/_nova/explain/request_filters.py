@@ -259,12 +259,11 @@ def build(ctx):
         elif item["state"] == "added" and item["aggregates"]:
             result.append(MemberOf(item["aggregates"]))
         elif item["state"] == "unknown" and name == "owner_nova_filter":
-            lacking = [h.name for h in ctx.cloud.hosts if h.traits is not None and "OWNER_NOVA" not in h.traits]
-            if not lacking:
-                # whether or not Nova adds it, hosts reporting OWNER_NOVA pass; unknown traits stay unknown
-                result.append(RequiredRootTrait(check_id, name, item["traits"], why=item["why"]))
-            # else: every nova-compute from service version 73 on reports OWNER_NOVA on each update, so a
-            # host without it runs an older nova-compute and Nova adds nothing (no column)
+            # Every nova-compute from service version 73 on reports OWNER_NOVA on its provider at each
+            # update, and Nova requires the trait only when all of them are that new: a Nova-managed
+            # host passes either way, so no column (a host without the trait runs an older compute,
+            # and then Nova adds nothing). Given compute_service_min_version, the column is exact.
+            continue
         elif item["state"] == "unknown" and item["traits"]:
             result.append(_Unknowable(check_id, name, item["traits"], why=item["why"]))
         elif item["state"] == "unknown":

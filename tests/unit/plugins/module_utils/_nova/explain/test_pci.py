@@ -162,12 +162,15 @@ def test_request_filters_add_traits_and_refuse_like_nova():
     out = engine.explain(snap, {"flavor": B.flavor(**{"hw:tpm_version": "2.0", "hw:tpm_secret_security": "cloud"})},
                          relax=False)
     assert cell(out, "s0", "prefilter:tpm_secret_security")["verdict"] == "error"
-    # OWNER_NOVA: unknown min version, every host reports it -> required trait column, all pass
-    assert cell(out, "s1", "prefilter:owner_nova")["verdict"] == "pass"
-    old = B.snapshot([B.host("o0"), B.host("o1", traits=["OWNER_NOVA"])], scheduler={"enabled_filters": []})
-    out = engine.explain(old, {"flavor": B.flavor()}, relax=False)
-    assert "prefilter:owner_nova" not in cell(out, "o0", "prefilter:compute_status") and \
-        "prefilter:owner_nova" not in next(h for h in out["hosts"] if h["host"] == "o0")["checks"]
+    # OWNER_NOVA: no column unless the lowest nova-compute service version is known
+    assert "prefilter:owner_nova" not in next(h for h in out["hosts"] if h["host"] == "s1")["checks"]
+    new = B.snapshot([B.host("o0"), B.host("o1", traits=["OWNER_NOVA"])],
+                     scheduler={"enabled_filters": [], "compute_service_min_version": 74})
+    out = engine.explain(new, {"flavor": B.flavor()}, relax=False)
+    assert [cell(out, h, "prefilter:owner_nova")["verdict"] for h in ("o0", "o1")] == ["fail", "pass"]
+    new["scheduler"]["compute_service_min_version"] = 72
+    out = engine.explain(new, {"flavor": B.flavor()}, relax=False)
+    assert "prefilter:owner_nova" not in next(h for h in out["hosts"] if h["host"] == "o0")["checks"]
     routed = B.snapshot([B.host("r0")], scheduler={"enabled_filters": [],
                                                    "query_placement_for_routed_network_aggregates": True})
     out = engine.explain(routed, {"flavor": B.flavor()}, relax=False)

@@ -28,9 +28,11 @@ w = json.load(open(sys.argv[2]))
 p = json.load(open(sys.argv[3]))
 r = json.load(open(sys.argv[4]))
 print("oracle PciPassthroughFilter: %d cases, %d host verdicts (pass %d, fail %d, Nova refuses %d, unknown pools %d), "
-      "%d support_requests with guest NUMA cells (policies %s), %d consumption steps, %d disagreements"
+      "%d support_requests with guest NUMA cells (pass %d, fail %d; policies %s), %d consumption steps, "
+      "%d disagreements"
       % (p["cases"], p["filter_host_verdicts"], p["pass"], p["fail"], p["error"], p.get("unknown", 0),
-         p["numa_verdicts"], p["policies"], p["consume_verdicts"], p["disagreements"]))
+         p["numa_verdicts"], p.get("numa_pass", 0), p.get("numa_fail", 0), p["policies"], p["consume_verdicts"],
+         p["disagreements"]))
 m = p.get("metrics", {})
 print("oracle MetricsFilter: %d host verdicts (pass %d, fail %d) against Nova's class, 0 disagreements or the test fails"
       % (m.get("pass", 0) + m.get("fail", 0), m.get("pass", 0), m.get("fail", 0)))

@@ -65,6 +65,10 @@ def parse_aliases(values, pci_in_placement=False):
     Raises PciAliasError with Nova's reason where Nova raises PciInvalidAlias.
     """
     aliases = {}
+    if isinstance(values, (str, dict)):
+        values = [values]  # one alias line
+    if not isinstance(values, (list, tuple)):
+        raise PciAliasError("scheduler.pci_alias must be a list of [pci] alias JSON strings, got %r" % (values,))
     for item in values or []:
         try:
             spec = json.loads(item) if isinstance(item, str) else dict(item)
@@ -369,7 +373,6 @@ class PciPassthroughFilter(C.Check):
         specs = req["flavor"]["extra_specs"]
         self.requests = []
         self.error = None
-        self.ports = req.get("ports_note")
         self.in_placement = _bool_from_string(ctx.conf.get("pci_in_placement"))
         self.aliases_known = ctx.conf.get("pci_alias") is not None
         self.policy = None
@@ -384,6 +387,8 @@ class PciPassthroughFilter(C.Check):
             self.error = str(exc)
 
     def key(self, host, ctx):
+        if self.error or not self.requests:
+            return True  # same cell for every host (no alias, unknown aliases, or Nova refuses)
         return (id(host.raw.get("pci_pools")), host.raw.get("pci_unknown"))
 
     def wanted(self, ctx):

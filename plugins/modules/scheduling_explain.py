@@ -86,6 +86,18 @@ options:
       - The requested destination node (C(--hypervisor-hostname), microversion 2.74).
     type: str
     version_added: 0.2.0
+  networks:
+    description:
+      - The requested networks and ports, for the request filters that read them (nova 34's
+        C(routed_networks_filter) and C(remote_managed_ports_filter)), each a dict with C(port_id) or
+        C(network_id), C(remote_managed) (the port's vnic_type is C(remote-managed)) and C(aggregates)
+        (the placement aggregates of the network's segments, for routed networks).
+      - Left out, the request names no port; with
+        C([scheduler] query_placement_for_routed_network_aggregates) on, the routed-networks prefilter is
+        then unknown.
+    type: list
+    elements: dict
+    version_added: 0.2.0
   boot_from_volume:
     description:
       - Whether the server boots from a volume (its root disk then takes no C(DISK_GB)).
@@ -100,6 +112,10 @@ options:
         C(enable_isolated_aggregate_filtering), C(query_placement_for_image_type_support),
         C(image_metadata_prefilter), C(disable_fallback_pcpu_query) ... Keys left out take Nova's
         defaults for O(nova_release).
+      - C(pci_alias) (the C([pci] alias) JSON strings), C(pci_in_placement), C(metrics_weight_setting)
+        (C([metrics] weight_setting)), C(query_placement_for_routed_network_aggregates) and
+        C(compute_service_min_version) (the lowest nova-compute service version) are read as given; left out,
+        the PCI, metrics and OWNER_NOVA checks that need them say unknown.
       - Defaults to the snapshot's C(scheduler) when it has one, else Nova's defaults.
     type: dict
   nova_release:
@@ -287,6 +303,7 @@ class SchedulingExplainModule(NovaModule):
         host=dict(type="str"),
         hypervisor_hostname=dict(type="str"),
         boot_from_volume=dict(type="bool", default=False),
+        networks=dict(type="list", elements="dict"),
         scheduler=dict(type="dict"),
         nova_release=dict(type="str"),
         snapshot=dict(type="dict"),
@@ -406,6 +423,7 @@ class SchedulingExplainModule(NovaModule):
             "is_bfv": params["boot_from_volume"],
             "host": params["host"],
             "hypervisor_hostname": params["hypervisor_hostname"],
+            "networks": params["networks"],
         }
         explanation = _engine.explain(snapshot, request, scheduler=params["scheduler"],
                                       relax=params["relaxations"])

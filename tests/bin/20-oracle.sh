@@ -2,27 +2,34 @@
 # Stage 20: the explain engine's unit tests, then its oracle: every modelled host filter
 # against Nova's own filter classes (installed in .venv) on ORACLE_EXAMPLES random cases
 # (default 1000; each case = 3 hosts x 19 filters), the weighers against Nova's
-# HostWeightHandler with all_weighers, and the NUMA fitting (explain/numa.py) against
-# nova.virt.hardware and NUMATopologyFilter. Prints the per-filter counts.
+# HostWeightHandler with all_weighers, the NUMA fitting (explain/numa.py) against
+# nova.virt.hardware and NUMATopologyFilter, PCI passthrough against PciDeviceStats /
+# PciPassthroughFilter and the request filters against nova.scheduler.request_filter
+# (ORACLE_EXAMPLES cases each). Prints the per-filter counts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
 report="$root/.cache/oracle/explain-filters.json"
 wreport="$root/.cache/oracle/explain-weighers.json"
+preport="$root/.cache/oracle/explain-pci.json"
+rreport="$root/.cache/oracle/explain-request-filters.json"
 nreport="$root/.cache/oracle/explain-numa.json"
 mkdir -p "$(dirname "$report")"
-rm -f "$report" "$wreport" "$nreport"
+rm -f "$report" "$wreport" "$preport" "$rreport" "$nreport"
 cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
-  ORACLE_REPORT_NUMA="$nreport" OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
+  ORACLE_REPORT_PCI="$preport" ORACLE_REPORT_REQUEST_FILTERS="$rreport" ORACLE_REPORT_NUMA="$nreport" \
+  OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
   "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py \
-  oracle/test_numa_oracle.py "$@"
-"$py" - "$report" "$wreport" "$nreport" <<'PY'
+  oracle/test_pci_oracle.py oracle/test_request_filters_oracle.py oracle/test_numa_oracle.py oracle/test_coverage.py "$@"
+"$py" - "$report" "$wreport" "$preport" "$rreport" "$nreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 w = json.load(open(sys.argv[2]))
-n = json.load(open(sys.argv[3]))
+p = json.load(open(sys.argv[3]))
+r = json.load(open(sys.argv[4]))
+n = json.load(open(sys.argv[5]))
 print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's API (same refusals), %d without a "
       "guest topology, %d topologies; %d fits compared with numa_fit_instance_to_host (%d fit, %d no fit, up to 3 "
       "guests per host consumed one by one), %d chosen cells/pinning compared; NUMATopologyFilter %d host "
@@ -30,6 +37,19 @@ print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's AP
       % (n["cases"], n["request_errors"], n["no_topology"], n["topologies"], n["fits_compared"], n["fit"],
          n["no_fit"], n["chosen_cells_compared"], n["filter_verdicts"], n["filter_pass"], n["filter_fail"],
          n["disagreements"]))
+print("oracle PciPassthroughFilter: %d cases, %d host verdicts (pass %d, fail %d, Nova refuses %d, unknown pools %d), "
+      "%d support_requests with guest NUMA cells (pass %d, fail %d; policies %s), %d consumption steps, "
+      "%d disagreements"
+      % (p["cases"], p["filter_host_verdicts"], p["pass"], p["fail"], p["error"], p.get("unknown", 0),
+         p["numa_verdicts"], p.get("numa_pass", 0), p.get("numa_fail", 0), p["policies"], p["consume_verdicts"],
+         p["disagreements"]))
+m = p.get("metrics", {})
+print("oracle MetricsFilter: %d host verdicts (pass %d, fail %d) against Nova's class, 0 disagreements or the test fails"
+      % (m.get("pass", 0) + m.get("fail", 0), m.get("pass", 0), m.get("fail", 0)))
+for name, v in sorted(r.items()):
+    print("oracle request filter %-30s cases %5d  adds %4d  nothing %4d  Nova raises %4d  unknown %4d  disagreements %d"
+          % (name, v["cases"], v["added"], v["none"], v["error"], v["unknown"], v["disagreements"]))
+bad_extra = p["disagreements"] + n["disagreements"] + sum(v["disagreements"] for v in r.values())
 print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeightHandler, %d disagreements"
       % (w["cases"], w["host_weights"], w["disagreements"]))
 total = sum(v["host_verdicts"] for v in data.values())
@@ -40,5 +60,5 @@ for name, v in sorted(data.items()):
                                   v.get("unknown", 0), v["disagreements"]))
 print("oracle total: %d host verdicts over %d filters, %d unknown where the snapshot lacks the data Nova reads, "
       "%d disagreements" % (total, len(data), sum(v.get("unknown", 0) for v in data.values()), bad))
-sys.exit(1 if bad or w["disagreements"] or n["disagreements"] else 0)
+sys.exit(1 if bad or w["disagreements"] or bad_extra else 0)
 PY

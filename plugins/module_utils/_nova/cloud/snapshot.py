@@ -97,6 +97,21 @@ HOST_SCHEMA = {
         # The compute node's own facts (stackops.nova.compute_facts, docs/facts.md), attached by
         # hypervisor_info / the inventory plugin from their node_facts options; optional.
         "node": {"type": ["object", "null"]},
+        # PCI device pools as the scheduler's HostState.pci_stats holds them (explain/pci.py)
+        "pci_pools": {"type": ["array", "null"], "items": {
+            "type": "object",
+            "required": ["vendor_id", "product_id", "count"],
+            "properties": {
+                "vendor_id": _STR,
+                "product_id": _STR,
+                "numa_node": {"type": ["integer", "null"], "minimum": 0},
+                "count": {"type": "integer", "minimum": 0},
+                "dev_type": {"type": ["string", "null"], "enum": ["type-PCI", "type-PF", "type-VF", "vdpa", None]},
+                "tags": {"type": ["object", "null"]},
+            }}},
+        "pci_unknown": _STR_OR_NULL,
+        # host metrics (MonitorMetricList) for MetricsFilter: names, {name, value} or name -> value
+        "metrics": {"type": ["array", "object", "null"]},
     },
 }
 

@@ -61,6 +61,13 @@ DEFAULTS = {
     "disk_allocation_ratio": None,
 }
 
+# Options kept as given (None = not known); their modules parse them and name them in errors.
+# pci_alias: [pci] alias (JSON strings); pci_in_placement: [filter_scheduler] pci_in_placement;
+# metrics_weight_setting: [metrics] weight_setting; query_placement_for_routed_network_aggregates:
+# [scheduler]; compute_service_min_version: the lowest nova-compute service version (owner_nova_filter).
+RAW_KEYS = ("pci_alias", "pci_in_placement", "metrics_weight_setting",
+            "query_placement_for_routed_network_aggregates", "compute_service_min_version")
+
 _BOOL_KEYS = ("restrict_isolated_hosts_to_isolated_images", "limit_tenants_to_placement_aggregate",
               "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
               "query_placement_for_image_type_support", "image_metadata_prefilter",
@@ -146,7 +153,7 @@ def normalize_scheduler(config, nova_release=None):
     result = dict(DEFAULTS)
     result["nova_release"] = release
     result["nova_major"] = major if major is not None else releases.LATEST_MAJOR
-    extra = {"enabled_filters", "weights", "weight_classes", "nova_release", "available_filters"}
+    extra = {"enabled_filters", "weights", "weight_classes", "nova_release", "available_filters"} | set(RAW_KEYS)
     known = set(DEFAULTS) | set(DEFAULT_WEIGHTS) | extra
     unknown = sorted(k for k in config if k not in known)
     result["ignored_options"] = unknown
@@ -166,6 +173,8 @@ def normalize_scheduler(config, nova_release=None):
             result[key] = str(value)
     if result["host_subset_size"] < 1:
         result["host_subset_size"] = 1
+    for key in RAW_KEYS:  # read by their own modules (pci.py, metrics.py, request_filters.py)
+        result[key] = config.get(key)
     filters = config.get("enabled_filters")
     result["enabled_filters"] = default_filters(major) if filters is None else _list(filters, "enabled_filters")
     result["enabled_filters_default"] = filters is None

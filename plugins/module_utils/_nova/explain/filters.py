@@ -21,6 +21,8 @@ import re
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import releases
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import metrics as _metrics
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import IMAGE_PROPERTY_TYPES
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import HOST_STATE_METHODS
 
@@ -929,26 +931,9 @@ class NUMATopologyFilter(Filter):
         return NF.capacity(self.setup, host, ctx)
 
 
-class PciPassthroughFilter(Filter):
-    name = "PciPassthroughFilter"
-
-    def key(self, host, ctx):
-        return True
-
-    def evaluate(self, host, ctx, state):
-        if not ctx.req["flavor"]["extra_specs"].get("pci_passthrough:alias"):
-            return C.ok("no PCI request in the flavor (SR-IOV ports are not known to the engine)")
-        return C.cell(C.NOT_EVALUATED, "PCI device pools are not in the snapshot")
-
-
-class MetricsFilter(Filter):
-    name = "MetricsFilter"
-
-    def key(self, host, ctx):
-        return True
-
-    def evaluate(self, host, ctx, state):
-        return C.cell(C.NOT_EVALUATED, "[metrics] weight_setting and host metrics are not in the snapshot")
+# PciPassthroughFilter (explain/pci.py) and MetricsFilter (explain/metrics.py) live in their own modules.
+PciPassthroughFilter = _pci.PciPassthroughFilter
+MetricsFilter = _metrics.MetricsFilter
 
 
 # ---------------------------------------------------------------- legacy filters (old releases)

@@ -25,7 +25,8 @@ _BAD = (C.FAIL, C.ERROR)
 MAX_HOST_ATTEMPTS = 20
 # Order = how small the change is for a user (first = least intrusive).
 _ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "numa",
-          "drop_extra_spec", "drop_image_property", "enable_host", "allocation_ratio")
+          "pci_fewer_devices", "pci_other_alias", "pci_affinity_preferred", "drop_extra_spec",
+          "drop_image_property", "enable_host", "allocation_ratio")
 
 
 def _original_request(req):
@@ -42,6 +43,8 @@ def _original_request(req):
         "project_id": req["project_id"],
         "is_bfv": req["is_bfv"],
     }
+    if req.get("networks") is not None:
+        request["networks"] = req["networks"]
     if req["forced_host"] or req["forced_node"]:
         request["availability_zone"] = "%s:%s%s" % (request["availability_zone"] or "", req["forced_host"] or "",
                                                     (":" + req["forced_node"]) if req["forced_node"] else "")
@@ -178,6 +181,14 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
     if "filter:NUMATopologyFilter" in failing_ids:
         for text, specs_new, detail in _numa_changes(req):
             attempt("numa", text, dict(base, flavor=dict(base["flavor"], extra_specs=specs_new)), detail=detail)
+    # 4c. PCI: fewer devices, another alias, preferred NUMA affinity (candidates from explain/pci.py)
+    if failing_ids & {"filter:PciPassthroughFilter", "filter:NUMATopologyFilter", "claim:numa_pci"}:
+        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
+        for cand in _pci.relaxation_candidates(req, conf, cloud):
+            attempt(cand["kind"], cand["change"],
+                    dict(base, flavor=dict(base["flavor"], extra_specs=cand["flavor_extra_specs"]),
+                         image=dict(base["image"], properties=cand["image_properties"])),
+                    detail=cand["detail"])
 
     # 5. drop one constraining extra spec / image property
     specs = req["flavor"]["extra_specs"]

@@ -225,6 +225,10 @@ def normalize_request(request, snapshot):
         if group.get("policy") not in ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"):
             raise ExplainError("server group %r has an unknown policy %r" % (group_ref, group.get("policy")))
     extra_specs = {str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()}
+    networks = request.get("networks")
+    if networks is not None and not (isinstance(networks, list) and all(isinstance(n, dict) for n in networks)):
+        raise ExplainError("request.networks must be a list of mappings (port_id, network_id, remote_managed, "
+                           "aggregates)")
     canonical = {
         "vcpus": int(flavor.get("vcpus") or 0),
         "ram": int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0),
@@ -257,4 +261,5 @@ def normalize_request(request, snapshot):
         "placement": placement,
         "unknown_hints": sorted(k for k in hints if k not in KNOWN_HINTS),
         "numa": numa_topology,
+        "networks": networks,
     }

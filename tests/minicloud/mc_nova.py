@@ -379,7 +379,12 @@ def _define_driver():
                         'max_unit': len(pcpus), 'step_size': 1,
                         'allocation_ratio': 1.0, 'reserved': 0}
             provider_tree.update_inventory(nodename, inv)
-            traits = s.get('traits') or []
+            traits = list(s.get('traits') or [])
+            if any(len(sib) > 1 for c in (s.get('numa') or {}).get('cells', [])
+                   for sib in c.get('siblings') or []):
+                # libvirt: HW_CPU_HYPERTHREADING when the host has SMT
+                # siblings (hw:cpu_thread_policy require/isolate ask for it)
+                traits.append('HW_CPU_HYPERTHREADING')
             if traits:
                 provider_tree.add_traits(nodename, *traits)
 

@@ -56,6 +56,55 @@ RESOURCE_SCHEMA = {
     },
 }
 
+_CPU_IDS = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+# hosts[].numa mirrors Nova's objects.NUMATopology / NUMACell (what the scheduler's
+# NUMATopologyFilter reads), usage included; ``cells: null`` with ``unknown`` when not known.
+NUMA_CELL_SCHEMA = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "integer", "minimum": 0},
+        "cpuset": _CPU_IDS,
+        "pcpuset": _CPU_IDS,
+        "siblings": {"type": "array", "items": _CPU_IDS},
+        "memory": _amount(0, _BIG, "integer"),
+        "memory_usage": _amount(0, _BIG, "integer"),
+        "cpu_usage": _amount(0, _BIG, "integer"),
+        "pinned_cpus": _CPU_IDS,
+        "mempages": {"type": "array", "items": {
+            "type": "object",
+            "required": ["size_kb", "total"],
+            "properties": {
+                "size_kb": {"type": "integer", "minimum": 1},
+                "total": {"type": "integer", "minimum": 0},
+                "used": {"type": "integer", "minimum": 0},
+                "reserved": {"type": "integer", "minimum": 0},
+            }}},
+        "socket": {"type": ["integer", "null"], "minimum": 0},
+    },
+}
+NUMA_SCHEMA = {
+    "type": ["object", "null"],
+    "properties": {
+        "cells": {"type": ["array", "null"], "items": NUMA_CELL_SCHEMA},
+        "source": _STR_OR_NULL,
+        "unknown": _STR_OR_NULL,
+    },
+}
+# hosts[].pci_pools mirrors nova.pci.stats.PciDeviceStats pools (PciPassthroughFilter)
+PCI_POOL_SCHEMA = {
+    "type": "object",
+    "required": ["vendor_id", "product_id", "count"],
+    "properties": {
+        "vendor_id": _STR,
+        "product_id": _STR,
+        "numa_node": {"type": ["integer", "null"], "minimum": 0},
+        "count": {"type": "integer", "minimum": 0},
+        "dev_type": _STR_OR_NULL,
+        "tags": {"type": ["object", "null"]},
+    },
+}
+
 HOST_SCHEMA = {
     "type": "object",
     "required": ["name", "nodename"],
@@ -94,6 +143,9 @@ HOST_SCHEMA = {
         "supported_instances": {"type": ["array", "null"],
                                 "items": {"type": "array", "items": {"type": ["string", "null"]}}},
         "failed_builds": _COUNT_OR_NULL,
+        "numa": NUMA_SCHEMA,
+        "pci_pools": {"type": ["array", "null"], "items": PCI_POOL_SCHEMA},
+        "pci_unknown": _STR_OR_NULL,
     },
 }
 

@@ -105,6 +105,25 @@ options:
       - Read the server groups of all projects into the snapshot (used by the explain engine).
     type: bool
     default: true
+  numa_capacity:
+    description:
+      - Per service host name, the host's NUMA cells without usage, in the shape of the snapshot's
+        C(hosts[].numa) (docs/snapshot.md; for example built from the compute-node facts). The module
+        then adds C(numa) to those hosts with the usage of their servers, read from the compute API,
+        one C(GET /servers/{id}/topology) (microversion 2.78) per server whose flavor gives it a NUMA
+        topology, none for the others. No database access.
+      - Without it and without O(nova_db), hosts have no C(numa) and the explain engine says
+        NUMATopologyFilter and PciPassthroughFilter are unknown for requests that need them.
+    type: dict
+  nova_db:
+    description:
+      - URL of Nova's cell database (SQLAlchemy form, for example C(mysql+pymysql://user:pw@db/nova)
+        or C(sqlite:///path)), read only, to fill C(hosts[].numa) and C(hosts[].pci_pools) from
+        C(compute_nodes.numa_topology) and C(pci_stats) as Nova's resource tracker last wrote them.
+        SQLite is opened read-only with the standard library; other databases need the Python
+        package sqlalchemy and its driver. Nothing is written.
+      - A read failure is a warning; the NUMA state stays unknown.
+    type: str
 extends_documentation_fragment:
   - stackops.nova.auth
   - stackops.nova.auth.info_module
@@ -271,6 +290,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import c
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
 
 
 class HypervisorInfoModule(NovaModule):
@@ -287,9 +307,15 @@ class HypervisorInfoModule(NovaModule):
         placement_workers=dict(type="int", default=8),
         servers=dict(type="bool", default=True),
         server_groups=dict(type="bool", default=True),
+        numa_capacity=dict(type="dict"),
+        nova_db=dict(type="str", no_log=True),
     )
 
     def validate(self):
+        for host, numa in (self.params["numa_capacity"] or {}).items():
+            _snapshot.check(numa, _snapshot.NUMA_SCHEMA, where="numa_capacity.%s" % host)
+            if not isinstance(numa, dict) or not isinstance(numa.get("cells"), list):
+                raise ValueError("numa_capacity.%s.cells must be a list of NUMA cells (docs/snapshot.md)" % host)
         if self.params["placement_workers"] < 1:
             raise ValueError("placement_workers must be at least 1, got %d" % self.params["placement_workers"])
         flavor = self.params["flavor"]
@@ -312,7 +338,8 @@ class HypervisorInfoModule(NovaModule):
             aggregate=self.params["aggregate"], service_status=self.params["service_status"],
             service_state=self.params["service_state"], placement=self.params["placement"],
             servers=self.params["servers"], server_groups=self.params["server_groups"],
-            workers=self.params["placement_workers"])
+            workers=self.params["placement_workers"], numa_capacity=self.params["numa_capacity"],
+            nova_db=self.params["nova_db"])
         for message in snapshot["warnings"]:
             self.warn(message)
         result = {

@@ -22,7 +22,7 @@ def topology_capacity(topo):
             usable = cpus & (shared | dedicated)
             sibs = [sorted(set(s) & usable) for s in (cell.get("siblings") or [[c] for c in sorted(cpus)])]
             huge = cell.get("hugepages") or []
-            small = (cell["memory_mb"] * 1024 - sum(h["size_kb"] * h["total"] for h in huge)) // 4
+            small = cell["memory_mb"] * 1024 // 4  # libvirt: the whole cell memory in base pages
             pages = [{"size_kb": 4, "total": small, "used": 0, "reserved": cell.get("reserved_4k_pages", 0)}]
             pages += [{"size_kb": h["size_kb"], "total": h["total"], "used": 0, "reserved": h.get("reserved", 0)}
                       for h in sorted(huge, key=lambda x: x["size_kb"])]

@@ -60,6 +60,8 @@ NVH = "NoValidHost"
 with open(TOPOLOGY) as _handle:
     _TOPO = yaml.safe_load(_handle)
 HOSTS = [h["name"] for h in _TOPO["hosts"]]
+# the scheduler configuration as the engine takes it: the filters, and [pci] alias (JSON lines)
+SCHEDULER = dict(_TOPO["scheduler"], pci_alias=[json.dumps(a, sort_keys=True) for a in _TOPO["pci"]["alias"]])
 
 # Which engine part decides the scenario: "numa" (NUMATopologyFilter, explain/numa.py), "pci"
 # (PciPassthroughFilter, explain/pci.py), None (the existing engine).
@@ -250,7 +252,7 @@ def test_prediction_matches_nova(cloud, conn, nova_db, baseline, sid, flavor_nam
                "project_id": conn.current_project_id}
     if host:
         request["host"] = host
-    explanation = engine.explain(snapshot, request, scheduler=dict(_TOPO["scheduler"]), relax=False,
+    explanation = engine.explain(snapshot, request, scheduler=SCHEDULER, relax=False,
                                  headroom=False)
     record = {"scenario": sid, "engine_part": part, "summary": explanation["summary"],
               "predicted_fits": explanation["fits"], "predicted_valid": explanation["valid_hosts"],

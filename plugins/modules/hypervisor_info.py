@@ -31,6 +31,9 @@ description:
     provider listing per host aggregate and one inventory request per provider (about one request
     per node), else four requests per selected provider; run concurrently (O(placement_workers) at a
     time). Never a Nova request per hypervisor. See C(docs/facts.md)."
+  - With O(numa_capacity), one more request per server whose flavor gives it a NUMA topology (its
+    C(/servers/{id}/topology)); with O(nova_db), one read-only query of the cell database. Both fill
+    C(numa) (and with O(nova_db) C(pci_pools)) of the hosts in RV(snapshot).
   - When placement cannot be read (unreachable, HTTP 403, no endpoint) the module still returns
     Nova's part, with a warning saying what is missing; the resource fields are then empty.
   - Needs the admin role (or equivalent policy) for hypervisors, services, aggregates and placement.

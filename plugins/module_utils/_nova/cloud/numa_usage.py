@@ -198,7 +198,7 @@ def apply_server_topology(numa, topology, extra_specs):
         cell["cpu_usage"] += len(node.get("vcpu_set") or []) - len(pinning)
         if pinning:
             _pin(cell, set(int(v) for v in pinning.values()), isolate)
-        pages = [p for p in cell.get("mempages") or []]
+        pages = list(cell.get("mempages") or [])
         size = pagesize or (min(p["size_kb"] for p in pages) if pages else None)
         for page in pages:
             if page["size_kb"] == size:

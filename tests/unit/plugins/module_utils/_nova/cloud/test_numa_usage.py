@@ -69,7 +69,7 @@ def test_api_usage_equals_novas_own_accounting(specs, legacy):
     """The usage rebuilt from the topology API equals numa_usage_from_instance_numa's, twice over."""
     host = host_topology(legacy)
     ours = capacity(legacy)
-    for _ in range(2):
+    for _round in range(2):
         instance = fit(specs, host=host)
         host = hardware.numa_usage_from_instance_numa(host, instance)
         assert nu.apply_server_topology(ours, api_topology(instance), specs) is None
@@ -174,7 +174,7 @@ def test_one_topology_call_per_numa_server_and_failures_are_unknown():
     info = nu.attach(adapter, hosts, servers, capacity=cap)
     assert info["topology_requests"] == 2 and sorted(c[0] for c in adapter.calls) == [
         "/servers/a/topology", "/servers/c/topology"]
-    assert all(mv == "2.78" for _, mv in adapter.calls)
+    assert all(call[1] == "2.78" for call in adapter.calls)
     assert sorted(hosts[0]["numa"]["cells"][0]["pinned_cpus"] + hosts[0]["numa"]["cells"][1]["pinned_cpus"]) \
         == sorted(instance.cells[0].cpu_pinning.values())
     assert hosts[1]["numa"]["cells"] is None and "server c" in hosts[1]["numa"]["unknown"]

@@ -111,7 +111,9 @@ options:
   numa_capacity:
     description:
       - Per service host name, the host's NUMA cells without usage, in the shape of the snapshot's
-        C(hosts[].numa) (docs/snapshot.md; for example built from the compute-node facts). The module
+        C(hosts[].numa) (docs/snapshot.md), or the host's C(nova_compute) facts as
+        M(stackops.nova.compute_facts) returns them (turned into cells as Nova's libvirt driver builds
+        them; any guest usage in them is replaced by Nova's). The module
         then adds C(numa) to those hosts with the usage of their servers, read from the compute API,
         one C(GET /servers/{id}/topology) (microversion 2.78) per server whose flavor gives it a NUMA
         topology, none for the others. No database access.
@@ -293,6 +295,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import c
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import numa_usage as _numa_usage
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
 
 
@@ -316,6 +319,8 @@ class HypervisorInfoModule(NovaModule):
 
     def validate(self):
         for host, numa in (self.params["numa_capacity"] or {}).items():
+            if _numa_usage.is_node_facts(numa):
+                continue  # a host's nova_compute facts: cells_from_facts reads them
             _snapshot.check(numa, _snapshot.NUMA_SCHEMA, where="numa_capacity.%s" % host)
             if not isinstance(numa, dict) or not isinstance(numa.get("cells"), list):
                 raise ValueError("numa_capacity.%s.cells must be a list of NUMA cells (docs/snapshot.md)" % host)

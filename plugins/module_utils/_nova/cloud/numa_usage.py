@@ -8,8 +8,9 @@ reason (the explain engine then says "unknown" for NUMATopologyFilter / PciPasst
 never pass or fail):
 
 * **capacity + the compute API** (no database access): the cells without usage come from the
-  caller (``capacity``: ``{host name: {"cells": [...], "source": ...}}``, e.g. compute-node facts
-  through ``node/numa_state.cells_from_facts``); the usage is added from the servers on the
+  caller (``capacity``: ``{host name: {"cells": [...], "source": ...}}``, or ``{host name: its
+  nova_compute facts}``, turned into cells by ``node/numa_state.cells_from_facts``; any usage in
+  them is replaced); the usage is added from the servers on the
   host. Only servers whose flavor asks for a guest NUMA topology (``hw:numa_nodes``,
   ``hw:mem_page_size``, ``hw:cpu_policy`` dedicated/mixed, ``hw:pmem``) have one, and only for
   those one ``GET /servers/{id}/topology`` (microversion 2.78; admin sees ``host_node`` and
@@ -231,6 +232,28 @@ def numa_servers(entry, servers_by_id):
     return wanted, unknown
 
 
+def is_node_facts(value):
+    """Is ``value`` a host's ``nova_compute`` facts (stackops.nova.compute_facts) rather than cells?"""
+    return isinstance(value, dict) and "cells" not in value and isinstance(value.get("numa"), dict) \
+        and "nova" in value
+
+
+def capacity_entry(value):
+    """A host's capacity in the snapshot ``numa`` shape, from cells or from its compute-node facts
+    (through ``node/numa_state.cells_from_facts``). An ``unknown`` reason makes ``cells`` null."""
+    if is_node_facts(value):
+        try:
+            from ansible_collections.stackops.nova.plugins.module_utils._nova.node import numa_state
+        except ImportError:
+            raise NumaStateError("compute-node facts were given as NUMA capacity, but this collection has no "
+                                 "node/numa_state.cells_from_facts")
+        value = numa_state.cells_from_facts(value)
+    value = dict(value or {})
+    if value.get("unknown"):
+        value["cells"] = None
+    return value
+
+
 def attach_from_api(compute, hosts, servers, capacity, workers=8, microversion=TOPOLOGY_MICROVERSION):
     """Set ``numa`` of the hosts in ``capacity`` from it plus their servers' topologies.
 
@@ -243,7 +266,11 @@ def attach_from_api(compute, hosts, servers, capacity, workers=8, microversion=T
     jobs = []
     for entry in hosts:
         cap = (capacity or {}).get(entry["name"])
-        if cap is None or cap.get("cells") is None:
+        if cap is None:
+            continue
+        cap = capacity_entry(cap)
+        if cap.get("cells") is None:
+            entry["numa"] = _unknown(cap.get("unknown") or "no NUMA cells in the capacity", cap.get("source"))
             continue
         entry["numa"] = _zero_usage(cap)
         entry["numa"].setdefault("source", "capacity")
@@ -298,6 +325,11 @@ def attach(compute, hosts, servers, capacity=None, nova_db=None, warnings=None, 
     if not capacity and not nova_db:
         return info
     if capacity:
+        try:
+            capacity = {host: capacity_entry(value) for host, value in capacity.items()}
+        except NumaStateError as exc:
+            warnings.append("host NUMA cells unknown: %s" % exc)
+            capacity = {}
         info["topology_requests"] = attach_from_api(compute, hosts, servers, capacity, workers=workers,
                                                     microversion=microversion)
         info["source"] = "capacity+api"

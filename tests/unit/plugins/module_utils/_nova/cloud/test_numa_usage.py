@@ -187,3 +187,23 @@ def test_without_a_source_nothing_is_set():
     hosts = [{"name": "h1", "nodename": "h1", "instances": []}]
     assert nu.attach(None, hosts, []) == {"source": None, "topology_requests": 0}
     assert hosts == [{"name": "h1", "nodename": "h1", "instances": []}]
+
+
+def test_capacity_with_an_unknown_reason_is_unknown_not_empty():
+    hosts = [{"name": "h1", "nodename": "h1", "instances": []}]
+    nu.attach(None, hosts, [], capacity={"h1": {"cells": [], "source": "node_facts", "unknown": "no cells"}})
+    assert hosts[0]["numa"] == {"cells": None, "source": "node_facts", "unknown": "no cells"}
+
+
+def test_node_facts_as_capacity_need_cells_from_facts():
+    facts = {"numa": {"cells": [{"id": 0, "cpus": [0, 1], "memory_mb": 1024}]}, "nova": {"vcpus": [0, 1]}}
+    assert nu.is_node_facts(facts) and not nu.is_node_facts(capacity())
+    hosts = [{"name": "h1", "nodename": "h1", "instances": []}]
+    warnings = []
+    nu.attach(None, hosts, [], capacity={"h1": facts}, warnings=warnings)
+    try:
+        from ansible_collections.stackops.nova.plugins.module_utils._nova.node import numa_state  # noqa: F401
+    except ImportError:
+        assert "cells_from_facts" in warnings[0] and hosts[0]["numa"]["cells"] is None
+    else:
+        assert not warnings and [c["cpuset"] for c in hosts[0]["numa"]["cells"]] == [[0, 1]]

@@ -31,6 +31,9 @@ description:
     provider listing per host aggregate and one inventory request per provider (about one request
     per node), else four requests per selected provider; run concurrently (O(placement_workers) at a
     time). Never a Nova request per hypervisor. See C(docs/facts.md)."
+  - With O(numa_capacity), one more request per server whose flavor gives it a NUMA topology (its
+    C(/servers/{id}/topology)); with O(nova_db), one read-only query of the cell database. Both fill
+    C(numa) (and with O(nova_db) C(pci_pools)) of the hosts in RV(snapshot).
   - When placement cannot be read (unreachable, HTTP 403, no endpoint) the module still returns
     Nova's part, with a warning saying what is missing; the resource fields are then empty.
   - Needs the admin role (or equivalent policy) for hypervisors, services, aggregates and placement.
@@ -114,7 +117,8 @@ options:
       - A host is matched by the key, then by the facts' C(names) (C(nova_host), hostname, FQDN and
         their short forms) against the snapshot host's name, then its nodename. A matched host gets
         C(node) (the facts) and, when it has no C(numa) yet, C(numa) built from them (see
-        C(docs/facts.md)). Facts matching no host are reported in RV(snapshot.warnings).
+        C(docs/facts.md); O(numa_capacity) and O(nova_db) win, their usage being Nova's own). Facts matching no host are
+        reported in RV(snapshot.warnings).
     type: dict
     version_added: 0.2.0
   node_facts_dir:
@@ -124,6 +128,27 @@ options:
         both.
     type: path
     version_added: 0.2.0
+  numa_capacity:
+    description:
+      - Per service host name, the host's NUMA cells without usage, in the shape of the snapshot's
+        C(hosts[].numa) (docs/snapshot.md), or the host's C(nova_compute) facts as
+        M(stackops.nova.compute_facts) returns them (turned into cells as Nova's libvirt driver builds
+        them; any guest usage in them is replaced by Nova's). The module
+        then adds C(numa) to those hosts with the usage of their servers, read from the compute API,
+        one C(GET /servers/{id}/topology) (microversion 2.78) per server whose flavor gives it a NUMA
+        topology, none for the others. No database access.
+      - Without it and without O(nova_db), hosts have no C(numa) and the explain engine says
+        NUMATopologyFilter and PciPassthroughFilter are unknown for requests that need them.
+    type: dict
+  nova_db:
+    description:
+      - URL of Nova's cell database (SQLAlchemy form, for example C(mysql+pymysql://user:pw@db/nova)
+        or C(sqlite:///path)), read only, to fill C(hosts[].numa) and C(hosts[].pci_pools) from
+        C(compute_nodes.numa_topology) and C(pci_stats) as Nova's resource tracker last wrote them.
+        SQLite is opened read-only with the standard library; other databases need the Python
+        package sqlalchemy and its driver. Nothing is written.
+      - A read failure is a warning; the NUMA state stays unknown.
+    type: str
 extends_documentation_fragment:
   - stackops.nova.auth
   - stackops.nova.auth.info_module
@@ -294,6 +319,8 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import f
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import attach as _attach
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import numa_usage as _numa_usage
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
 
 
 class HypervisorInfoModule(NovaModule):
@@ -312,9 +339,17 @@ class HypervisorInfoModule(NovaModule):
         server_groups=dict(type="bool", default=True),
         node_facts=dict(type="dict"),
         node_facts_dir=dict(type="path"),
+        numa_capacity=dict(type="dict"),
+        nova_db=dict(type="str", no_log=True),
     )
 
     def validate(self):
+        for host, numa in (self.params["numa_capacity"] or {}).items():
+            if _numa_usage.is_node_facts(numa):
+                continue  # a host's nova_compute facts: cells_from_facts reads them
+            _snapshot.check(numa, _snapshot.NUMA_SCHEMA, where="numa_capacity.%s" % host)
+            if not isinstance(numa, dict) or not isinstance(numa.get("cells"), list):
+                raise ValueError("numa_capacity.%s.cells must be a list of NUMA cells (docs/snapshot.md)" % host)
         if self.params["node_facts_dir"] is not None and not os.path.isdir(self.params["node_facts_dir"]):
             raise ValueError("node_facts_dir: %r is not a directory" % self.params["node_facts_dir"])
         if self.params["placement_workers"] < 1:
@@ -339,7 +374,8 @@ class HypervisorInfoModule(NovaModule):
             aggregate=self.params["aggregate"], service_status=self.params["service_status"],
             service_state=self.params["service_state"], placement=self.params["placement"],
             servers=self.params["servers"], server_groups=self.params["server_groups"],
-            workers=self.params["placement_workers"])
+            workers=self.params["placement_workers"], numa_capacity=self.params["numa_capacity"],
+            nova_db=self.params["nova_db"])
         _attach.from_options(snapshot, self.params["node_facts"], self.params["node_facts_dir"])
         for message in snapshot["warnings"]:
             self.warn(message)

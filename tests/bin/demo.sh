@@ -27,7 +27,7 @@ mkdir -p "$report_dir"
 echo
 echo "== why would a request not fit, and where does one fit? =="
 .venv/bin/ansible-playbook playbooks/explain.yml -e explain_cloud=minicloud -e @tests/e2e/explain-demo-vars.yml \
-    -e explain_html_report="$report_dir/demo.html"
+    -e explain_nova_db="sqlite:///$state/nova_cell1.db" -e explain_html_report="$report_dir/demo.html"
 
 cat <<MSG
 

@@ -269,6 +269,8 @@ def test_inline_flavor_respects_max_unit(cloud, tmp_path):
     ({"flavor": {"vcpus": 1, "ram": 1, "extra_specs": {"hw:cpu_policy": "pinned"}}}, "hw:cpu_policy must be"),
     ({"placement_workers": 0}, "placement_workers must be at least 1"),
     ({"cloud": "no-such-cloud"}, "no-such-cloud"),
+    ({"numa_capacity": {"fa1": {"cells": "x"}}}, "numa_capacity.fa1.cells must be a list or null, got str"),
+    ({"numa_capacity": {"fa1": {"cells": None}}}, "numa_capacity.fa1.cells must be a list of NUMA cells"),
 ])
 def test_bad_input_fails_clearly(cloud, tmp_path, args, message):
     full = {"cloud": "minicloud"}
@@ -277,6 +279,24 @@ def test_bad_input_fails_clearly(cloud, tmp_path, args, message):
     assert result.get("failed") is True
     assert message in result["msg"]
     assert "Traceback" not in output and "minicloud-admin" not in output
+
+
+def test_numa_state_from_the_cell_database_read_only(cloud, tmp_path):
+    """nova_db: the hosts' NUMA state from compute_nodes (the fake hosts report none: cells []);
+    an unreachable database is a warning that never shows the URL's password."""
+    db = os.path.join(cloud.state_dir, "nova_cell1.db")
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
+        "cloud": "minicloud", "nova_db": "sqlite:///%s" % db, "placement": False, "server_groups": False})
+    assert not result.get("failed"), result
+    assert all(h["numa"] == {"cells": [], "source": "nova_db", "unknown": None} and h["pci_pools"] == []
+               for h in result["hypervisors"])
+    result, output = run_module(cloud, tmp_path, "hypervisor_info", {
+        "cloud": "minicloud", "nova_db": "mysql+pymysql://nova:Sekr1tDbPw@127.0.0.1:9/nova", "placement": False,
+        "server_groups": False})
+    assert not result.get("failed"), result
+    assert any("host NUMA cells and PCI pools unknown" in w for w in result["snapshot"]["warnings"])
+    assert all(h["numa"]["cells"] is None for h in result["hypervisors"])
+    assert "Sekr1tDbPw" not in output and "Sekr1tDbPw" not in json.dumps(result)
 
 
 def test_placement_unreachable_returns_novas_part_with_a_warning(cloud, tmp_path):

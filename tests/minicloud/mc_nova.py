@@ -223,7 +223,75 @@ def _define_driver():
     from nova.objects import fields as obj_fields
     from nova.virt import fake
 
+    from oslo_serialization import jsonutils
+
+    import mc_topology
+
     dlog = logging.getLogger('minicloud.driver')
+
+    def host_numa_topology(spec):
+        """objects.NUMATopology of a topology host, as nova's libvirt driver
+        builds it (_get_host_numa_topology): cpuset/pcpuset from
+        cpu_shared_set/cpu_dedicated_set, siblings limited to those CPUs,
+        4 KB pages = the whole cell memory (as libvirt reports), no usage (the
+        resource tracker adds it from the instances)."""
+        from nova import objects
+        numa = spec.get('numa')
+        if not numa:
+            return None
+        _online, shared, dedicated, _pcpus = mc_topology.numa_cpu_sets(numa)
+        cells = []
+        for i, c in enumerate(numa['cells']):
+            cpus = mc_topology.cpuset(c['cpus'], 'cpus')
+            usable = cpus & (shared | dedicated)
+            sibs = c.get('siblings') or [[cpu] for cpu in sorted(cpus)]
+            sibs = [set(sib) & usable for sib in sibs]
+            huge = c.get('hugepages') or []
+            # libvirt counts the whole cell memory in base pages (huge
+            # pages not taken off: virNumaGetPageInfo's TODO)
+            small = c['memory_mb'] * 1024 // 4
+            pages = [objects.NUMAPagesTopology(
+                size_kb=4, total=small, used=0,
+                reserved=c.get('reserved_4k_pages', 0))]
+            pages += [objects.NUMAPagesTopology(
+                size_kb=h['size_kb'], total=h['total'], used=0,
+                reserved=h.get('reserved', 0))
+                for h in sorted(huge, key=lambda x: x['size_kb'])]
+            cells.append(objects.NUMACell(
+                id=i, socket=c.get('socket', i),
+                cpuset=cpus & shared, pcpuset=cpus & dedicated,
+                memory=c['memory_mb'], cpu_usage=0, memory_usage=0,
+                pinned_cpus=set(),
+                siblings=sorted((x for x in sibs if x), key=min),
+                mempages=pages,
+                network_metadata=objects.NetworkMetadata(
+                    physnets=set(), tunneled=False)))
+        return objects.NUMATopology(cells=cells)
+
+    def host_pci_devices(spec):
+        """The `pci_passthrough_devices` list (libvirt's shape) of a host:
+        each pci_devices entry is `count` functions on its own bus
+        (0x81 + index unless `bus` is given); a VF's parent is function 0 of
+        slot 0x1f on that bus (not reported itself)."""
+        out = []
+        for i, d in enumerate(spec.get('pci_devices') or []):
+            bus = d.get('bus', 0x81 + i)
+            dev_type = d.get('dev_type', 'type-PCI')
+            for j in range(d.get('count', 1)):
+                dev = {
+                    'dev_id': 'pci_0000_%02x_%02x_%d' % (bus, j // 8, j % 8),
+                    'address': '0000:%02x:%02x.%d' % (bus, j // 8, j % 8),
+                    'vendor_id': d['vendor_id'],
+                    'product_id': d['product_id'],
+                    'numa_node': d.get('numa_node'),
+                    'label': 'label_%s_%s' % (d['vendor_id'],
+                                              d['product_id']),
+                    'dev_type': dev_type,
+                }
+                if dev_type == 'type-VF':
+                    dev['parent_addr'] = '0000:%02x:1f.0' % bus
+                out.append(dev)
+        return out
 
     class MiniCloudDriver(fake.FakeDriver):
         """FakeDriver with the topology's per-host resources.
@@ -242,6 +310,8 @@ def _define_driver():
             self.vcpus = spec.get('vcpus', 8)
             self.memory_mb = spec.get('memory_mb', 16384)
             self.local_gb = spec.get('local_gb', 500)
+            self._numa = host_numa_topology(spec)
+            self._pci = host_pci_devices(spec)
             super().__init__(virtapi, read_only)
             hv = spec.get('hypervisor_type')
             if hv:
@@ -259,6 +329,15 @@ def _define_driver():
                                  for i in range(1, n + 1)])
             else:
                 self._set_nodes([host])
+
+        def get_available_resource(self, nodename):
+            status = super().get_available_resource(nodename)
+            if status and self._numa is not None:
+                status['numa_topology'] = self._numa._to_json()
+            if status and self._pci:
+                status['pci_passthrough_devices'] = jsonutils.dumps(
+                    self._pci)
+            return status
 
         def update_provider_tree(self, provider_tree, nodename,
                                  allocations=None):
@@ -285,8 +364,28 @@ def _define_driver():
                         s.get('disk_allocation_ratio', 1.0)),
                     'reserved': disk_reserved},
             }
+            if s.get('numa'):
+                # libvirt: VCPU = the shared CPUs, PCPU = cpu_dedicated_set
+                # (reserved_host_cpus applies to VCPU only)
+                _on, shared, _ded, pcpus = mc_topology.numa_cpu_sets(
+                    s['numa'])
+                if shared:
+                    inv[orc.VCPU].update(total=len(shared),
+                                         max_unit=len(shared))
+                else:
+                    del inv[orc.VCPU]
+                if pcpus:
+                    inv[orc.PCPU] = {
+                        'total': len(pcpus), 'min_unit': 1,
+                        'max_unit': len(pcpus), 'step_size': 1,
+                        'allocation_ratio': 1.0, 'reserved': 0}
             provider_tree.update_inventory(nodename, inv)
-            traits = s.get('traits') or []
+            traits = list(s.get('traits') or [])
+            if any(len(sib) > 1 for c in (s.get('numa') or {}).get('cells', [])
+                   for sib in c.get('siblings') or []):
+                # libvirt: HW_CPU_HYPERTHREADING when the host has SMT
+                # siblings (hw:cpu_thread_policy require/isolate ask for it)
+                traits.append('HW_CPU_HYPERTHREADING')
             if traits:
                 provider_tree.add_traits(nodename, *traits)
 

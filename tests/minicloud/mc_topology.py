@@ -15,6 +15,18 @@ class TopologyError(ValueError):
 
 
 INT, NUM, STR, BOOL = 'int', 'number', 'string', 'bool'
+JSON = 'json'   # any YAML value that has a JSON form (e.g. a [pci] device_spec)
+
+# A NUMA cell of a host (see README.md "NUMA and PCI"): its host CPUs as a
+# cpuset string ("0-3,8-11"), memory, SMT siblings and huge pages.
+NUMA_CELL = {'cpus': STR, 'memory_mb': INT, 'siblings': [[INT]],
+             'hugepages': [{'size_kb': INT, 'total': INT, 'reserved': INT}],
+             'reserved_4k_pages': INT, 'socket': INT}
+NUMA = {'cells': [NUMA_CELL], 'cpu_dedicated_set': STR,
+        'cpu_shared_set': STR}
+PCI_DEVICE = {'vendor_id': STR, 'product_id': STR, 'numa_node': INT,
+              'count': INT, 'dev_type': STR, 'bus': INT}
+PCI_DEV_TYPES = ('type-PCI', 'type-PF', 'type-VF')
 
 HOST = {
     'name': STR, 'vcpus': INT, 'memory_mb': INT, 'local_gb': INT,
@@ -22,7 +34,7 @@ HOST = {
     'disk_allocation_ratio': NUM, 'reserved_host_memory_mb': INT,
     'reserved_host_disk_mb': INT, 'reserved_host_cpus': INT,
     'traits': [STR], 'disabled': STR, 'fail_builds': BOOL,
-    'hypervisor_type': STR,
+    'hypervisor_type': STR, 'numa': NUMA, 'pci_devices': [PCI_DEVICE],
 }
 AGGREGATE = {'name': STR, 'availability_zone': STR, 'hosts': [STR],
              'metadata': {'*': STR}}
@@ -49,14 +61,17 @@ TOPOLOGY = {
     'servers': [SERVER], 'images': [IMAGE], 'ports': PORTS,
     'scheduler': {'*': 'any'}, 'nova_conf': {'*': {'*': 'any'}},
     'debug': BOOL, 'quotas': {'*': INT}, 'boot_timeout': INT,
-    'start_timeout': INT,
+    'start_timeout': INT, 'pci': {'device_spec': [JSON], 'alias': [JSON]},
 }
 REQUIRED = {
     '': ['hosts'], 'hosts': ['name', 'vcpus', 'memory_mb', 'local_gb'],
     'aggregates': ['name'], 'flavors': ['name', 'vcpus', 'ram', 'disk'],
     'projects': ['name'], 'projects.users': ['name', 'password'],
     'server_groups': ['name', 'policy'], 'servers': ['name', 'flavor'],
-    'images': ['id', 'name'],
+    'images': ['id', 'name'], 'hosts.numa': ['cells'],
+    'hosts.numa.cells': ['cpus', 'memory_mb'],
+    'hosts.numa.cells.hugepages': ['size_kb', 'total'],
+    'hosts.pci_devices': ['vendor_id', 'product_id'],
 }
 POLICIES = ('affinity', 'anti-affinity', 'soft-affinity',
             'soft-anti-affinity')
@@ -70,6 +85,13 @@ def _typename(v):
 
 
 def _check(value, schema, path, reqkey):
+    if schema == JSON:
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise TopologyError('%s: expected a JSON-compatible value, got %s'
+                                % (path, _typename(value)))
+        return
     if schema == 'any':
         if not isinstance(value, (str, int, float, bool, list)):
             raise TopologyError('%s: expected a scalar or a list, got %s'
@@ -167,6 +189,11 @@ def validate(topo):
                   'disk_allocation_ratio'):
             if k in h and h[k] <= 0:
                 raise TopologyError('%s.%s: must be > 0' % (p, k))
+        if h.get('numa'):
+            _check_numa(h, p)
+        for j, d in enumerate(h.get('pci_devices') or []):
+            _check_pci_device(d, '%s.pci_devices[%d]' % (p, j),
+                              h.get('numa'))
         for j, t in enumerate(h.get('traits') or []):
             t = str(t)
             if not t.startswith('CUSTOM_') or not t[7:] or \
@@ -236,6 +263,110 @@ def validate(topo):
                 'scheduler.%s: not a nova [scheduler] / [filter_scheduler] '
                 'option (known: %s)' % (k, ', '.join(sorted(known))))
     return topo
+
+
+def cpuset(text, path):
+    """A cpuset string ("0-3,^2,8") as a set, with nova's own parser."""
+    from nova import exception
+    from nova.virt import hardware
+    try:
+        return hardware.parse_cpu_spec(str(text))
+    except exception.Invalid as e:
+        raise TopologyError('%s: %r is not a CPU set: %s' % (path, text, e))
+
+
+def numa_cpu_sets(numa):
+    """(online, shared, dedicated, pcpu_inventory) CPU id sets of a host,
+    as nova's libvirt driver derives them from [compute] cpu_shared_set /
+    cpu_dedicated_set (no vcpu_pin_set): shared = cpu_shared_set, else none
+    when cpu_dedicated_set is set, else every CPU; dedicated =
+    cpu_dedicated_set, else (legacy) the shared CPUs when cpu_shared_set is
+    unset. PCPU inventory is cpu_dedicated_set only."""
+    online = set()
+    for i, c in enumerate(numa['cells']):
+        online |= cpuset(c['cpus'], 'numa.cells[%d].cpus' % i)
+    ded_set = numa.get('cpu_dedicated_set')
+    shr_set = numa.get('cpu_shared_set')
+    dedicated = cpuset(ded_set, 'numa.cpu_dedicated_set') if ded_set \
+        else set()
+    if shr_set:
+        shared = cpuset(shr_set, 'numa.cpu_shared_set')
+    elif ded_set:
+        shared = set()
+    else:
+        shared = set(online)
+    pcpus = set(dedicated)
+    if not ded_set and not shr_set:
+        dedicated = set(shared)
+    return online, shared, dedicated, pcpus
+
+
+def _check_numa(h, p):
+    numa = h['numa']
+    if not numa['cells']:
+        raise TopologyError('%s.numa.cells: at least one cell is needed' % p)
+    seen = set()
+    mem = 0
+    for i, c in enumerate(numa['cells']):
+        cp = '%s.numa.cells[%d]' % (p, i)
+        cpus = cpuset(c['cpus'], cp + '.cpus')
+        if cpus & seen:
+            raise TopologyError('%s.cpus: CPU(s) %s are in another cell'
+                                % (cp, sorted(cpus & seen)))
+        seen |= cpus
+        mem += c['memory_mb']
+        for j, sib in enumerate(c.get('siblings') or []):
+            if not set(sib) <= cpus:
+                raise TopologyError('%s.siblings[%d]: %s not all in the '
+                                    'cell\'s cpus' % (cp, j, sib))
+        huge = 0
+        for j, hp in enumerate(c.get('hugepages') or []):
+            if hp['size_kb'] <= 4:
+                raise TopologyError('%s.hugepages[%d].size_kb: huge pages '
+                                    'are larger than 4 KB' % (cp, j))
+            if hp.get('reserved', 0) > hp['total']:
+                raise TopologyError('%s.hugepages[%d].reserved: more than '
+                                    'total' % (cp, j))
+            huge += hp['size_kb'] * hp['total']
+        if huge > c['memory_mb'] * 1024:
+            raise TopologyError('%s.hugepages: %d KB of huge pages exceed '
+                                'the cell memory (%d MB)'
+                                % (cp, huge, c['memory_mb']))
+    online, shared, dedicated, pcpus = numa_cpu_sets(numa)
+    for k, cpus in (('cpu_shared_set', shared), ('cpu_dedicated_set', pcpus)):
+        if not cpus <= online:
+            raise TopologyError('%s.numa.%s: CPU(s) %s are in no cell'
+                                % (p, k, sorted(cpus - online)))
+    if numa.get('cpu_shared_set') and shared & pcpus:
+        raise TopologyError('%s.numa: cpu_shared_set and cpu_dedicated_set '
+                            'overlap (%s)' % (p, sorted(shared & pcpus)))
+    if h['vcpus'] != len(online):
+        raise TopologyError('%s.vcpus: %d, but the NUMA cells have %d CPUs '
+                            '(VCPU/PCPU inventory comes from the cells)'
+                            % (p, h['vcpus'], len(online)))
+    if h['memory_mb'] != mem:
+        raise TopologyError('%s.memory_mb: %d, but the NUMA cells have %d MB'
+                            % (p, h['memory_mb'], mem))
+
+
+def _check_pci_device(d, p, numa):
+    d['vendor_id'] = str(d['vendor_id'])
+    d['product_id'] = str(d['product_id'])
+    for k in ('vendor_id', 'product_id'):
+        v = d[k]
+        if len(v) != 4 or any(c not in '0123456789abcdef' for c in v):
+            raise TopologyError('%s.%s: %r is not 4 lowercase hex digits'
+                                % (p, k, v))
+    if d.get('dev_type', 'type-PCI') not in PCI_DEV_TYPES:
+        raise TopologyError('%s.dev_type: %r is not one of %s'
+                            % (p, d['dev_type'], ', '.join(PCI_DEV_TYPES)))
+    if not 1 <= d.get('count', 1) <= 256:
+        raise TopologyError('%s.count: must be between 1 and 256' % p)
+    node = d.get('numa_node')
+    if node is not None and numa and \
+            not 0 <= node < len(numa['cells']):
+        raise TopologyError('%s.numa_node: %d is not a cell of the host'
+                            % (p, node))
 
 
 REMOVED_FILTERS = {

@@ -25,7 +25,7 @@ def topo(**extra):
     return t
 
 
-@pytest.mark.parametrize('name', ['demo', 'test', 'scale200'])
+@pytest.mark.parametrize('name', ['demo', 'test', 'scale200', 'numa'])
 def test_shipped_topologies_load(name):
     t = mc_topology.load(os.path.join(HERE, 'topologies', '%s.yml' % name))
     assert t['hosts']
@@ -90,3 +90,56 @@ def test_in_tree_filters_are_known():
             'NUMATopologyFilter', 'AggregateMultiTenancyIsolation',
             'ServerGroupAntiAffinityFilter'} <= names
     assert 'RamFilter' not in names and 'AvailabilityZoneFilter' not in names
+
+
+def numa_host(**numa):
+    cells = numa.pop('cells', [{'cpus': '0-1', 'memory_mb': 2048},
+                               {'cpus': '2-3', 'memory_mb': 2048}])
+    return {'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096,
+                       'local_gb': 10, 'numa': dict(numa, cells=cells)}]}
+
+
+@pytest.mark.parametrize('bad, message', [
+    (numa_host(cpu_dedicated_set='0-9'),
+     "hosts[0].numa.cpu_dedicated_set: CPU(s) [4, 5, 6, 7, 8, 9] are in no cell"),
+    (numa_host(cpu_dedicated_set='0-2', cpu_shared_set='2-3'),
+     'cpu_shared_set and cpu_dedicated_set overlap ([2])'),
+    (numa_host(cells=[{'cpus': '0-3', 'memory_mb': 2048},
+                      {'cpus': '3', 'memory_mb': 2048}]),
+     'hosts[0].numa.cells[1].cpus: CPU(s) [3] are in another cell'),
+    (numa_host(cells=[{'cpus': '0-3', 'memory_mb': 4096,
+                       'hugepages': [{'size_kb': 2048, 'total': 4096}]}]),
+     'hosts[0].numa.cells[0].hugepages: 8388608 KB of huge pages exceed'),
+    (numa_host(cells=[{'cpus': '0-2', 'memory_mb': 4096}]),
+     'hosts[0].vcpus: 4, but the NUMA cells have 3 CPUs'),
+    (numa_host(cells=[{'cpus': 'x', 'memory_mb': 4096}]),
+     "hosts[0].numa.cells[0].cpus: 'x' is not a CPU set"),
+    (numa_host(cells=[{'cpus': '0-3', 'memory_mb': 4096, 'siblings': [[0, 7]]}]),
+     "hosts[0].numa.cells[0].siblings[0]: [0, 7] not all in the cell's cpus"),
+    ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
+                 'pci_devices': [{'vendor_id': '10DE', 'product_id': '1eb8'}]}]},
+     "hosts[0].pci_devices[0].vendor_id: '10DE' is not 4 lowercase hex"),
+    ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
+                 'pci_devices': [{'vendor_id': '10de', 'product_id': '1eb8',
+                                  'dev_type': 'gpu'}]}]},
+     "hosts[0].pci_devices[0].dev_type: 'gpu' is not one of"),
+    (topo(pci={'device_spec': [{'vendor_id': '10de'}], 'aliases': []}),
+     "pci: unknown key 'aliases'"),
+])
+def test_bad_numa_and_pci(bad, message):
+    with pytest.raises(mc_topology.TopologyError) as e:
+        mc_topology.validate(bad)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize('numa, shared, dedicated, pcpus', [
+    ({}, {0, 1, 2, 3}, {0, 1, 2, 3}, set()),        # legacy: both, no PCPU
+    ({'cpu_dedicated_set': '1-3'}, set(), {1, 2, 3}, {1, 2, 3}),
+    ({'cpu_shared_set': '0'}, {0}, set(), set()),
+    ({'cpu_shared_set': '0', 'cpu_dedicated_set': '2-3'}, {0}, {2, 3}, {2, 3}),
+])
+def test_cpu_sets_as_the_libvirt_driver_derives_them(numa, shared, dedicated,
+                                                     pcpus):
+    host = numa_host(**numa)['hosts'][0]['numa']
+    _online, s, d, p = mc_topology.numa_cpu_sets(host)
+    assert (s, d, p) == (shared, dedicated, pcpus)

@@ -35,6 +35,7 @@ import datetime
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit as _audit
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import numa_usage as _numa_usage
 
 COMPUTE_MAX_MICROVERSION = "2.100"
 PLACEMENT_MAX_MICROVERSION = "1.39"
@@ -57,6 +58,7 @@ CALL_MICROVERSIONS = {
     # every server's request spec (pinned_availability_zone, 2.100 scheduler_hints).
     "servers": "2.95",
     "server_groups": "2.64",  # policy + rules
+    "server_topology": _numa_usage.TOPOLOGY_MICROVERSION,  # host_node + cpu_pinning for admins
 }
 
 
@@ -158,7 +160,7 @@ def _now():
 def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, service_status=None,
                     service_state=None, placement=True, servers=True, server_groups=True, workers=8,
                     scheduler=None, default_availability_zone=_facts.DEFAULT_AVAILABILITY_ZONE,
-                    placement_bulk=None):
+                    placement_bulk=None, numa_capacity=None, nova_db=None):
     """Read the cloud and return a version-1 snapshot of the selected compute nodes.
 
     Filters (see :func:`facts.select_hosts`) are applied before placement is read, so
@@ -166,6 +168,9 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
     mandatory: failures of the other reads become ``warnings`` in the snapshot and the
     affected fields stay ``null``. ``placement_bulk``: ``None`` chooses by the number of selected
     providers (``BULK_MIN_PROVIDERS``), ``True``/``False`` force the bulk / per-provider reads.
+    ``numa_capacity`` (``{host: {"cells": [...]}}``, e.g. from compute-node facts) and/or
+    ``nova_db`` (a read-only cell database URL) add ``hosts[].numa`` and ``pci_pools`` (see
+    :mod:`numa_usage`): one topology request per server with a NUMA flavor, or one query.
     Raises :class:`connection.NovaError`.
     """
     warnings = []
@@ -206,6 +211,7 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
             # the audit kinds this data decides, no extra request (docs/audit.md)
             warnings.extend(_audit.snapshot_warnings(_audit.snapshot_audit(hosts, aggregates, nodes_per_host)))
 
+    server_list = None
     if servers and hosts:
         try:
             server_list = get_paginated(compute, "/servers/detail", "servers", "list servers of all projects",
@@ -215,6 +221,10 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
         except _conn.NovaError as exc:
             warnings.append("servers per host unknown (num_instances, instances, num_io_ops are null): %s"
                             % exc.message)
+    if (numa_capacity or nova_db) and hosts:
+        _numa_usage.attach(compute, hosts, server_list, capacity=numa_capacity, nova_db=nova_db,
+                           warnings=warnings, workers=workers,
+                           microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["server_topology"]))
 
     groups = []
     if server_groups:

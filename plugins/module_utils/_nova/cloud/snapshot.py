@@ -56,6 +56,55 @@ RESOURCE_SCHEMA = {
     },
 }
 
+_CPU_IDS = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+# hosts[].numa mirrors Nova's objects.NUMATopology / NUMACell (what the scheduler's
+# NUMATopologyFilter reads), usage included; ``cells: null`` with ``unknown`` when not known.
+NUMA_CELL_SCHEMA = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "integer", "minimum": 0},
+        "cpuset": _CPU_IDS,
+        "pcpuset": _CPU_IDS,
+        "siblings": {"type": "array", "items": _CPU_IDS},
+        "memory": _amount(0, _BIG, "integer"),
+        "memory_usage": _amount(0, _BIG, "integer"),
+        "cpu_usage": _amount(0, _BIG, "integer"),
+        "pinned_cpus": _CPU_IDS,
+        "mempages": {"type": "array", "items": {
+            "type": "object",
+            "required": ["size_kb", "total"],
+            "properties": {
+                "size_kb": {"type": "integer", "minimum": 1},
+                "total": {"type": "integer", "minimum": 0},
+                "used": {"type": "integer", "minimum": 0},
+                "reserved": {"type": "integer", "minimum": 0},
+            }}},
+        "socket": {"type": ["integer", "null"], "minimum": 0},
+    },
+}
+NUMA_SCHEMA = {
+    "type": ["object", "null"],
+    "properties": {
+        "cells": {"type": ["array", "null"], "items": NUMA_CELL_SCHEMA},
+        "source": _STR_OR_NULL,
+        "unknown": _STR_OR_NULL,
+    },
+}
+# hosts[].pci_pools mirrors nova.pci.stats.PciDeviceStats pools (PciPassthroughFilter)
+PCI_POOL_SCHEMA = {
+    "type": "object",
+    "required": ["vendor_id", "product_id", "count"],
+    "properties": {
+        "vendor_id": _STR,
+        "product_id": _STR,
+        "numa_node": {"type": ["integer", "null"], "minimum": 0},
+        "count": {"type": "integer", "minimum": 0},
+        "dev_type": _STR_OR_NULL,
+        "tags": {"type": ["object", "null"]},
+    },
+}
+
 HOST_SCHEMA = {
     "type": "object",
     "required": ["name", "nodename"],
@@ -97,18 +146,8 @@ HOST_SCHEMA = {
         # The compute node's own facts (stackops.nova.compute_facts, docs/facts.md), attached by
         # hypervisor_info / the inventory plugin from their node_facts options; optional.
         "node": {"type": ["object", "null"]},
-        # PCI device pools as the scheduler's HostState.pci_stats holds them (explain/pci.py)
-        "pci_pools": {"type": ["array", "null"], "items": {
-            "type": "object",
-            "required": ["vendor_id", "product_id", "count"],
-            "properties": {
-                "vendor_id": _STR,
-                "product_id": _STR,
-                "numa_node": {"type": ["integer", "null"], "minimum": 0},
-                "count": {"type": "integer", "minimum": 0},
-                "dev_type": {"type": ["string", "null"], "enum": ["type-PCI", "type-PF", "type-VF", "vdpa", None]},
-                "tags": {"type": ["object", "null"]},
-            }}},
+        "numa": NUMA_SCHEMA,
+        "pci_pools": {"type": ["array", "null"], "items": PCI_POOL_SCHEMA},
         "pci_unknown": _STR_OR_NULL,
         # host metrics (MonitorMetricList) for MetricsFilter: names, {name, value} or name -> value
         "metrics": {"type": ["array", "object", "null"]},

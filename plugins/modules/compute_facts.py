@@ -92,7 +92,7 @@ notes:
     part is a warning.
   - C(nova.cpu_dedicated_set) and friends are parsed with Nova's own rules; an index the host does
     not have, an offline CPU, an overlap or C(vcpu_pin_set) with C(cpu_dedicated_set) is listed in
-    RV(ansible_facts.nova_compute.nova.errors) (nova-compute refuses to start with any of them).
+    C(ansible_facts.nova_compute.nova.errors) (nova-compute refuses to start with any of them).
   - The facts' shape is versioned (C(schema_version)); C(docs/facts.md) describes how operators use
     them and how the snapshot carries them (C(hosts[].node), C(hosts[].numa)).
 seealso:

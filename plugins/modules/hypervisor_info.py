@@ -117,8 +117,8 @@ options:
       - A host is matched by the key, then by the facts' C(names) (C(nova_host), hostname, FQDN and
         their short forms) against the snapshot host's name, then its nodename. A matched host gets
         C(node) (the facts) and, when it has no C(numa) yet, C(numa) built from them (see
-        C(docs/facts.md); O(numa_capacity) and O(nova_db) win, their usage being Nova's own). Facts matching no host are
-        reported in RV(snapshot.warnings).
+        C(docs/facts.md); O(numa_capacity) and O(nova_db) win, their usage being Nova's own). Facts
+        matching no host are reported in the snapshot's C(warnings).
     type: dict
     version_added: 0.2.0
   node_facts_dir:

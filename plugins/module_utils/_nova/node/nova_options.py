@@ -117,11 +117,12 @@ def default_paths(root="/", proc_root=None):
                     items.append((flag, arg.split("=", 1)[1]))
             i += 1
     paths = []
-    if not any(flag == "--config-file" for flag, _ in items):
+    flags = [flag for flag, dummy in items]
+    if "--config-file" not in flags:
         paths += _existing(root, DEFAULT_FILES) or [DEFAULT_FILES[0]]
-    if not any(flag == "--config-dir" for flag, _ in items):
+    if "--config-dir" not in flags:
         paths += _existing(root, DEFAULT_DIRS, isdir=True)
-    paths += [value for _, value in items]
+    paths += [value for dummy, value in items]
     how = "the running nova-compute's command line" if argv is not None else "default locations"
     return paths, how
 

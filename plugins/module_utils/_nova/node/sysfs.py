@@ -47,8 +47,8 @@ def read_text(root, rel, warnings, what=None, missing_ok=False):
         if not missing_ok:
             warnings.append("%s: /%s does not exist" % (what or "sysfs", rel.lstrip("/")))
     except OSError as exc:
-        warnings.append("%s: /%s could not be read (%s)" % (what or "sysfs", rel.lstrip("/"),
-                                                          exc.strerror or exc))
+        warnings.append("%s: /%s could not be read (%s)"
+                        % (what or "sysfs", rel.lstrip("/"), exc.strerror or exc))
     return None
 
 
@@ -336,7 +336,7 @@ def read_listeners(root, ports, warnings):
             fields = line.split()
             if len(fields) < 4 or fields[3] != "0A":  # 0A = TCP_LISTEN
                 continue
-            addr_hex, _, port_hex = fields[1].partition(":")
+            addr_hex, dummy, port_hex = fields[1].partition(":")
             try:
                 port = int(port_hex, 16)
             except ValueError:

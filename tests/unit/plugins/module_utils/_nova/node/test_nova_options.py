@@ -108,15 +108,17 @@ def test_effective_values_match_oslo_config(confs):
 
 def test_default_paths_from_the_running_nova_compute(tmp_path, write):
     write(tmp_path, "proc/1/cmdline", "/sbin/init\0")
-    write(tmp_path, "proc/77/cmdline", "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
-                                      "--config-dir\0/etc/nova/extra.d\0--config-file\0/etc/nova/nova-compute.conf\0")
+    write(tmp_path, "proc/77/cmdline",
+          "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
+          "--config-dir\0/etc/nova/extra.d\0--config-file\0/etc/nova/nova-compute.conf\0")
     paths, how = no.default_paths(root=str(tmp_path), proc_root=str(tmp_path))
     # files and directories of the command line in their order, no default ones
     assert paths == ["/etc/nova/nova.conf", "/etc/nova/extra.d", "/etc/nova/nova-compute.conf"]
     assert "running nova-compute" in how
     # Debian's unit: two --config-file, no --config-dir: the default directory comes first
-    write(tmp_path, "proc/77/cmdline", "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
-                                      "--config-file=/etc/nova/nova-compute.conf\0")
+    write(tmp_path, "proc/77/cmdline",
+          "/usr/bin/python3\0/usr/bin/nova-compute\0--config-file=/etc/nova/nova.conf\0"
+          "--config-file=/etc/nova/nova-compute.conf\0")
     os.makedirs(str(tmp_path / "etc/nova/nova.conf.d"))
     paths, how = no.default_paths(root=str(tmp_path), proc_root=str(tmp_path))
     assert paths == ["/etc/nova/nova.conf.d", "/etc/nova/nova.conf", "/etc/nova/nova-compute.conf"]
@@ -136,7 +138,7 @@ def test_the_order_is_oslo_configs(tmp_path):
     conf = cfg.ConfigOpts()
     nova.conf.compute.register_opts(conf)
     conf(args=["--config-file", str(main)], default_config_files=[], default_config_dirs=[str(d)], project="nova")
-    eff, _ = no.read_options([str(d), str(main)], [])
+    eff, dummy = no.read_options([str(d), str(main)], [])
     assert (eff[("DEFAULT", "reserved_host_memory_mb")], eff[("DEFAULT", "cpu_allocation_ratio")]) == \
         (conf.reserved_host_memory_mb, conf.cpu_allocation_ratio) == (2, 3.0)
 

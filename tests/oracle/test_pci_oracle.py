@@ -59,7 +59,7 @@ TAG_VALUES = {"physical_network": (None, "physnet1", "physnet2"), "trusted": (No
 @st.composite
 def pools(draw):
     result = []
-    for _ in range(draw(st.integers(0, 7))):
+    for _index in range(draw(st.integers(0, 7))):
         tags = {}
         for key, values in TAG_VALUES.items():
             value = draw(st.sampled_from(values))
@@ -114,9 +114,10 @@ def alias_defs(draw):
 @st.composite
 def flavor_specs(draw):
     specs = {}
-    parts = ["%s:%d" % (_rarely(draw, ("a1", "a2", "a1", "a2", " a2"), ("a9", "a3"), 20),
-                        draw(st.sampled_from((1, 1, 1, 2, 2, 3, 0))))
-             for _ in range(draw(st.sampled_from((1, 1, 1, 2, 2, 3))))]
+    parts = []
+    for _index in range(draw(st.sampled_from((1, 1, 1, 2, 2, 3)))):
+        name = _rarely(draw, ("a1", "a2", "a1", "a2", " a2"), ("a9", "a3"), 20)
+        parts.append("%s:%d" % (name, draw(st.sampled_from((1, 1, 1, 2, 2, 3, 0)))))
     specs["pci_passthrough:alias"] = ",".join(parts)
     policy = _rarely(draw, (None, None, "required", "legacy", "preferred", "socket"), ("bogus",), 40)
     if policy:
@@ -225,8 +226,8 @@ def _engine_requests(case):
 
 def _fail(what, case, mine, theirs, extra=""):
     COUNTS["disagreements"] += 1
-    raise AssertionError("%s: engine says %s, Nova says %s %s\ncase=%s" % (what, mine, theirs, extra,
-                                                                       json.dumps(case, indent=1)))
+    raise AssertionError("%s: engine says %s, Nova says %s %s\ncase=%s"
+                         % (what, mine, theirs, extra, json.dumps(case, indent=1)))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -277,14 +278,14 @@ def test_pci_agrees_with_nova(case):
         mine_numa, steps = pci.support_requests(host["pci_pools"], mine_reqs, numa_cells=case["guest_cells"],
                                                 host_cells=cells)
         COUNTS["numa_verdicts"] += 1
-        COUNTS["numa_pass" if theirs_numa else "numa_fail"] = COUNTS.get("numa_pass" if theirs_numa else "numa_fail",
-                                                                          0) + 1
+        outcome = "numa_pass" if theirs_numa else "numa_fail"
+        COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
         if mine_numa != theirs_numa:
             _fail("support_requests(numa_cells=%s)" % case["guest_cells"], case, (mine_numa, steps), theirs_numa)
         from nova import exception
         work = pci.nova_pools(host["pci_pools"])
         stats = _nova_stats(host["pci_pools"])
-        for _ in range(case["repeat"]):
+        for _instance in range(case["repeat"]):
             mine_ok, _s = pci.apply_requests(work, mine_reqs)
             try:
                 stats.apply_requests(theirs_reqs.requests, provider_mapping={})
@@ -319,7 +320,7 @@ METRIC_NAMES = ("cpu.frequency", "cpu.percent", "cpu.user.percent", "numa.membw.
 def metrics_cases(draw):
     setting = draw(st.lists(st.sampled_from(["cpu.frequency=1.0", "cpu.percent=-1", "cpu.user.percent=x",
                                              "numa.membw.max", "numa.membw.max=2", "=2", "cpu.frequency=0"]), max_size=4))
-    hosts = [draw(st.lists(st.sampled_from(METRIC_NAMES), unique=True, max_size=4)) for _ in range(3)]
+    hosts = [draw(st.lists(st.sampled_from(METRIC_NAMES), unique=True, max_size=4)) for _host in range(3)]
     return setting, hosts
 
 

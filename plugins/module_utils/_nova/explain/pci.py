@@ -226,9 +226,9 @@ def _total(pools):
 def pool_label(pool):
     where = "no NUMA node" if pool.get("numa_node") is None else "numa %s" % pool["numa_node"]
     tags = ["%s=%s" % (k, pool[k]) for k in sorted(pool) if k not in _POOL_KEYS]
+    extra = (", " + ", ".join(tags)) if tags else ""
     return "%s:%s %s on %s%s (%d free)" % (pool.get("vendor_id"), pool.get("product_id"),
-                                          pool.get("dev_type") or "type-?", where,
-                                          (", " + ", ".join(tags)) if tags else "", pool["count"])
+                                           pool.get("dev_type") or "type-?", where, extra, pool["count"])
 
 
 def _spec_label(specs):
@@ -414,7 +414,7 @@ class PciPassthroughFilter(C.Check):
                 "%d x %s free" % (r["count"], _spec_label(r["spec"])) for r in self.requests)), "PCI pools unknown")
         placed = state.placed.get(host.index, 0) if state else 0
         work = nova_pools(pools)
-        for _ in range(placed):
+        for _earlier in range(placed):
             ok, _steps = apply_requests(work, self.requests)
             if not ok:
                 break

@@ -74,7 +74,7 @@ def packed_virtqueue(specs, props):
     if image_value is not None and flavor_value is not None and image_value != flavor_value:
         raise NovaRefuses("FlavorImageConflict: flavor hw:virtio_packed_ring=%s, image hw_virtio_packed_ring=%s"
                           % (flavor_value, image_value))
-    return bool(flavor_value or image_value or False)
+    return bool(flavor_value or image_value)
 
 
 def ephemeral_encryption(specs, props):

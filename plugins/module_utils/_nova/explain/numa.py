@@ -55,7 +55,6 @@ _PCPU_RE = re.compile(r"resources([1-9][0-9]*)?:PCPU")
 _HT_RE = re.compile(r"trait([1-9][0-9]*)?:HW_CPU_HYPERTHREADING")
 
 
-
 class NumaRequestError(ValueError):
     """Nova's API refuses this flavor / image combination (the message says why, naming the key)."""
 
@@ -705,8 +704,8 @@ def _pages_text(cell, inst):
     elif inst.pagesize != MEMPAGES_ANY:
         sizes = [inst.pagesize]
     if not sizes:
-        return "%s pages: the cell has %s" % (page_text(inst.pagesize), "no huge pages" if cell.mempages else
-                                               "no page sizes reported")
+        has = "no huge pages" if cell.mempages else "no page sizes reported"
+        return "%s pages: the cell has %s" % (page_text(inst.pagesize), has)
     memory_kb = inst.memory * 1024
     parts = []
     for size in sizes:
@@ -763,8 +762,8 @@ def _fit_cell(cell, inst, limits, reserved, why):
             return None
     if inst.cpu_policy in _SHARED:
         if len(inst.cpuset) > len(cell.cpuset):
-            why.append("needs %d shared CPUs, the cell has %d (cpu_shared_set)" % (len(inst.cpuset),
-                                                                                  len(cell.cpuset)))
+            why.append("needs %d shared CPUs, the cell has %d (cpu_shared_set)"
+                       % (len(inst.cpuset), len(cell.cpuset)))
             return None
     if inst.cpu_policy in _PIN:
         need = len(inst.pcpuset) + reserved

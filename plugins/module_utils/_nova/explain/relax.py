@@ -303,9 +303,9 @@ def _numa_changes(req):
                     new.pop("hw:numa_nodes", None)
                 else:
                     new["hw:numa_nodes"] = str(n)
-                out.append(("set hw:numa_nodes=%d (the guest spread over %d host NUMA cell%s)" % (n, n, "s" if n > 1
-                                                                                                else ""),
-                            new, {"extra_spec": "hw:numa_nodes", "value": str(n)}))
+                text = "set hw:numa_nodes=%d (the guest spread over %d host NUMA cell%s)" % (
+                    n, n, "s" if n > 1 else "")
+                out.append((text, new, {"extra_spec": "hw:numa_nodes", "value": str(n)}))
     page = specs.get("hw:mem_page_size")
     if page:
         for other in ("any", "large", "small", "2048", "1048576"):

@@ -57,8 +57,8 @@ def test_huge_pages_shortfall_named_per_cell():
     reason = out["hosts"][0]["checks"]["filter:NUMATopologyFilter"]["reason"]
     assert "cell 0: 2048 kB pages: needs 1024, 512 free" in reason
     assert "cell 1: 2048 kB pages: needs 1024, 24 free" in reason
-    ok = engine.explain(snap, {"flavor": B.flavor(vcpus=2, ram=1024, **{"hw:mem_page_size": "2048",
-                                                                       "hw:cpu_policy": "dedicated"})}, relax=False)
+    small = B.flavor(vcpus=2, ram=1024, **{"hw:mem_page_size": "2048", "hw:cpu_policy": "dedicated"})
+    ok = engine.explain(snap, {"flavor": small}, relax=False)
     assert ok["hosts"][0]["checks"]["filter:NUMATopologyFilter"]["verdict"] == "pass"
 
 

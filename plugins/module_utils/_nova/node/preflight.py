@@ -7,9 +7,11 @@ Private library code: plain Python, no Ansible imports, no I/O. The inputs are
 
 - per host, the compute-node facts (``ansible_facts.nova_compute`` of ``stackops.nova.compute_facts``,
   or the same shape gathered by ``preflight_probe.local_facts``): ``libvirt`` (version,
-  qemu_version, host_cpu_xml, listeners), ``nova`` (config_drive_format, live_migration with
-  scheme / inbound_addr / uri / with_native_tls / virt_type / cpu_mode / cpu_models /
-  cpu_model_extra_flags / skip_cpu_compare_on_dest), ``names`` (hostname, fqdn, addresses);
+  qemu_version, cpu_xml, listeners), ``nova`` (host, config_drive_format, ``libvirt`` with
+  virt_type / cpu_mode / cpu_models / cpu_model_extra_flags, ``live_migration`` with
+  live_migration_inbound_addr / _scheme / _uri, ``workarounds`` with skip_cpu_compare_on_dest),
+  ``names`` (hostname, and the host's own addresses: ``local_addresses``, else what its names
+  resolve to there);
 - per host, what it measured of each peer (``probes``): the peer's migration name resolved
   here, libvirt's port of the peer connected from here, and the peer's CPU definition compared
   by this host's libvirt (this host as the destination).
@@ -63,27 +65,58 @@ def scheme_from_uri(uri):
     return m.group(1) if m else None
 
 
+def _own_addresses(names):
+    """The host's own addresses: ``names.local_addresses`` (interfaces), else what its own names
+    resolve to on it (compute_facts' ``names.addresses``: name -> addresses) plus ``my_ip``."""
+    if isinstance(names.get("local_addresses"), list):
+        found = set(_list(names["local_addresses"]))
+    elif isinstance(names.get("addresses"), list):
+        found = set(_list(names["addresses"]))
+    elif isinstance(names.get("addresses"), dict):
+        found = {a for addrs in names["addresses"].values() for a in _list(addrs)}
+        if names.get("my_ip"):
+            found.add(str(names["my_ip"]))
+    else:
+        found = set()
+    return sorted(a for a in found if not a.startswith("127.") and a != "::1")
+
+
 def host_view(name, facts):
-    """What the checks need of one host's facts, with Nova's defaults applied."""
+    """What the checks need of one host's facts, with Nova's defaults applied.
+
+    Reads the compute-node facts (``stackops.nova.compute_facts``: ``nova.libvirt`` and
+    ``nova.live_migration`` with Nova's option names, ``libvirt.cpu_xml``) and the short names
+    some callers use (``inbound_addr``, ``cpu_mode`` directly under ``nova.live_migration``).
+    """
     if not isinstance(facts, dict):
         raise PreflightError("facts of %s: expected a mapping (compute_facts' nova_compute), got %s"
                              % (name, type(facts).__name__))
-    lm = _get(facts, "nova", "live_migration", default={})
+    sources = [_get(facts, "nova", "live_migration", default={}), _get(facts, "nova", "libvirt", default={}),
+               _get(facts, "nova", "workarounds", default={})]
+    sources = [s for s in sources if isinstance(s, dict)]
+
+    def opt(*keys):
+        for src in sources:
+            for key in keys:
+                if src.get(key) is not None:
+                    return src[key]
+        return None
+
+    names = _get(facts, "names", default={})
+    names = names if isinstance(names, dict) else {}
     nova_host = _get(facts, "nova", "host")
-    hostname = _get(facts, "names", "hostname")
-    uri = lm.get("uri")
-    if uri:
-        scheme = scheme_from_uri(uri) or "tcp"
-    elif lm.get("with_native_tls"):
-        scheme = "tls"
-    else:
-        scheme = lm.get("scheme") or "tcp"
+    hostname = names.get("hostname")
+    uri = opt("live_migration_uri", "uri")
+    # Nova builds qemu+SCHEME://DEST/system with [libvirt] live_migration_scheme or "tcp"
+    # (live_migration_with_native_tls encrypts QEMU's streams, not the libvirt connection).
+    scheme = (scheme_from_uri(uri) if uri else None) or opt("live_migration_scheme") or "tcp"
     # Nova's source reaches the destination at its live_migration_inbound_addr, else at the
     # destination's service host name ([DEFAULT] host, whose default is the host name).
-    migration_name = lm.get("inbound_addr") or nova_host or hostname or name
+    migration_name = opt("live_migration_inbound_addr", "inbound_addr") or nova_host or hostname or name
     port = DEFAULT_PORTS.get(scheme, 16509)
     for listener in _get(facts, "libvirt", "listeners", default=[]) or []:
-        if isinstance(listener, dict) and listener.get("kind") == scheme and listener.get("port"):
+        if isinstance(listener, dict) and (listener.get("transport") or listener.get("kind")) == scheme \
+                and listener.get("port"):
             port = int(listener["port"])
     cdf = _get(facts, "nova", "config_drive_format")
     return {
@@ -94,15 +127,15 @@ def host_view(name, facts):
         "port": port,
         "libvirt_version": _get(facts, "libvirt", "version"),
         "qemu_version": _get(facts, "libvirt", "qemu_version"),
-        "host_cpu_xml": _get(facts, "libvirt", "host_cpu_xml"),
-        "virt_type": lm.get("virt_type") or "kvm",
-        "cpu_mode": lm.get("cpu_mode"),
-        "cpu_models": _list(lm.get("cpu_models")),
-        "cpu_model_extra_flags": [f.lower() for f in _list(lm.get("cpu_model_extra_flags"))],
-        "skip_cpu_compare_on_dest": bool(lm.get("skip_cpu_compare_on_dest")),
+        "host_cpu_xml": _get(facts, "libvirt", "cpu_xml") or _get(facts, "libvirt", "host_cpu_xml"),
+        "virt_type": opt("virt_type") or "kvm",
+        "cpu_mode": opt("cpu_mode"),
+        "cpu_models": _list(opt("cpu_models")) or _list(opt("cpu_model")),
+        "cpu_model_extra_flags": [f.lower() for f in _list(opt("cpu_model_extra_flags"))],
+        "skip_cpu_compare_on_dest": bool(opt("skip_cpu_compare_on_dest")),
         "config_drive_format": cdf or NOVA_DEFAULT_CONFIG_DRIVE_FORMAT,
         "config_drive_format_set": cdf is not None,
-        "addresses": sorted(set(_list(_get(facts, "names", "addresses")))),
+        "addresses": _own_addresses(names),
         "warnings": list(_get(facts, "warnings", default=[])),
     }
 

@@ -26,15 +26,15 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight
 
 OPTIONS = {
-    ("libvirt", "live_migration_inbound_addr"): "inbound_addr",
-    ("libvirt", "live_migration_scheme"): "scheme",
-    ("libvirt", "live_migration_uri"): "uri",
-    ("libvirt", "live_migration_with_native_tls"): "with_native_tls",
-    ("libvirt", "virt_type"): "virt_type",
-    ("libvirt", "cpu_mode"): "cpu_mode",
-    ("libvirt", "cpu_models"): "cpu_models",
-    ("libvirt", "cpu_model_extra_flags"): "cpu_model_extra_flags",
-    ("workarounds", "skip_cpu_compare_on_dest"): "skip_cpu_compare_on_dest",
+    ("libvirt", "live_migration_inbound_addr"): "live_migration",
+    ("libvirt", "live_migration_scheme"): "live_migration",
+    ("libvirt", "live_migration_uri"): "live_migration",
+    ("libvirt", "live_migration_with_native_tls"): "live_migration",
+    ("libvirt", "virt_type"): "libvirt",
+    ("libvirt", "cpu_mode"): "libvirt",
+    ("libvirt", "cpu_models"): "libvirt",
+    ("libvirt", "cpu_model_extra_flags"): "libvirt",
+    ("workarounds", "skip_cpu_compare_on_dest"): "workarounds",
     ("DEFAULT", "host"): None,
     ("DEFAULT", "config_drive_format"): None,
 }
@@ -58,20 +58,19 @@ def read_conf(paths):
 
 
 def nova_facts(conf):
-    """The ``nova`` part of the compute-node facts from ``read_conf``'s values."""
-    lm = {}
-    for key, name in OPTIONS.items():
-        if name is None:
+    """The ``nova`` part of the compute-node facts (compute_facts' keys) from ``read_conf``'s values."""
+    out = {"host": conf.get(("DEFAULT", "host")), "config_drive_format": conf.get(("DEFAULT", "config_drive_format")),
+           "libvirt": {}, "live_migration": {}, "workarounds": {}}
+    for (section, option), part in OPTIONS.items():
+        if part is None:
             continue
-        value = conf.get(key)
-        if name in ("with_native_tls", "skip_cpu_compare_on_dest"):
+        value = conf.get((section, option))
+        if option in ("live_migration_with_native_tls", "skip_cpu_compare_on_dest"):
             value = None if value is None else value.strip().lower() in _TRUE
-        elif name in ("cpu_models", "cpu_model_extra_flags"):
+        elif option in ("cpu_models", "cpu_model_extra_flags"):
             value = [v.strip() for v in (value or "").split(",") if v.strip()]
-        lm[name] = value
-    return {"host": conf.get(("DEFAULT", "host")),
-            "config_drive_format": conf.get(("DEFAULT", "config_drive_format")),
-            "live_migration": lm}
+        out[part][option] = value
+    return out
 
 
 class Probe:
@@ -196,10 +195,12 @@ def local_facts(probe, nova_conf, hostname=None):
     hostname = hostname or socket.gethostname()
     facts = {
         "libvirt": {"version": lv.get("libvirt_version"), "qemu_version": lv.get("qemu_version"),
-                    "host_cpu_xml": lv.get("host_cpu_xml"), "listeners": []},
+                    "cpu_xml": lv.get("host_cpu_xml"), "listeners": []},
         "nova": nova,
         "names": {"hostname": hostname, "fqdn": socket.getfqdn(hostname),
-                  "addresses": probe.addresses(warnings)},
+                  "migration_name": preflight.host_view(hostname, {"nova": nova, "names": {"hostname": hostname}})[
+                      "migration_name"],
+                  "local_addresses": probe.addresses(warnings)},
         "warnings": warnings,
         "source": "live_migration_preflight",
     }
@@ -281,12 +282,11 @@ def run(probe, nova_conf, peers):
     ``preflight.PreflightError`` naming the bad peer entry.
     """
     facts, lv = local_facts(probe, nova_conf)
-    lm = facts["nova"]["live_migration"]
     view = preflight.host_view("local", facts)
     local = {
         "migration_name": view["migration_name"],
         "scheme": view["scheme"],
-        "live_migration_uri": lm.get("uri"),
+        "live_migration_uri": view["uri"],
         "config_drive_format": view["config_drive_format"],
         "host": facts["names"]["hostname"],
         "libvirt_version": lv.get("libvirt_version"),
@@ -296,7 +296,7 @@ def run(probe, nova_conf, peers):
     problems, warnings = [], []
     if not lv["reachable"]:
         problems.append("local libvirt (qemu:///system) does not answer: %s" % lv.get("error"))
-    if lm.get("uri"):
+    if view["uri"]:
         warnings.append("[libvirt] live_migration_uri is set (deprecated since Nova 15.0); "
                         "it overrides live_migration_scheme and live_migration_inbound_addr")
     results = []

@@ -31,12 +31,16 @@ def canon(xml):
 
 
 def facts(**over):
+    """Compute-node facts in compute_facts' shape (overrides by path: nova__libvirt__cpu_mode=...)."""
     base = {
-        "libvirt": {"version": "9.0.0", "qemu_version": "7.2.22", "host_cpu_xml": real("epyc-vm-testhost-caps.xml")},
+        "libvirt": {"version": "9.0.0", "qemu_version": "7.2.22", "cpu_xml": real("epyc-vm-testhost-caps.xml"),
+                    "listeners": []},
         "nova": {"config_drive_format": "vfat", "host": None,
-                 "live_migration": {"scheme": "tcp", "inbound_addr": None, "virt_type": "kvm",
-                                    "cpu_mode": None, "cpu_models": [], "cpu_model_extra_flags": []}},
-        "names": {"hostname": "c1", "addresses": ["192.0.2.1"]},
+                 "libvirt": {"virt_type": "kvm", "cpu_mode": None, "cpu_models": [], "cpu_model_extra_flags": []},
+                 "live_migration": {"live_migration_scheme": "tcp", "live_migration_inbound_addr": None,
+                                    "live_migration_uri": None, "live_migration_with_native_tls": False},
+                 "workarounds": {}},
+        "names": {"hostname": "c1", "local_addresses": ["192.0.2.1"]},
         "warnings": [],
     }
     for path, value in over.items():
@@ -93,23 +97,23 @@ def test_definitions_follow_cpu_mode():
     assert "<model>kvm64</model>" in host["definitions"][0]["xml"]
     assert "cpu_mode unset: host-model" in host["definitions"][0]["label"]
 
-    custom = pf.cpu_definitions(view(nova__live_migration__cpu_mode="custom",
-                                     nova__live_migration__cpu_models=["qemu64", "EPYC"],
-                                     nova__live_migration__cpu_model_extra_flags=["+AVX512-FP16"]))
+    custom = pf.cpu_definitions(view(nova__libvirt__cpu_mode="custom",
+                                     nova__libvirt__cpu_models=["qemu64", "EPYC"],
+                                     nova__libvirt__cpu_model_extra_flags=["+AVX512-FP16"]))
     assert [d["label"] for d in custom["definitions"]] == ["custom model qemu64 with +avx512-fp16",
                                                           "custom model EPYC with +avx512-fp16"]
     assert "name=\"avx512-fp16\" policy=\"require\"" in custom["definitions"][0]["xml"]
 
-    passthrough = pf.cpu_definitions(view(nova__live_migration__cpu_mode="host-passthrough"))
+    passthrough = pf.cpu_definitions(view(nova__libvirt__cpu_mode="host-passthrough"))
     assert len(passthrough["definitions"]) == 1 and "identical CPUs" in passthrough["note"]
 
-    none = pf.cpu_definitions(view(nova__live_migration__cpu_mode="none"))
+    none = pf.cpu_definitions(view(nova__libvirt__cpu_mode="none"))
     assert "<model>kvm64</model>" in none["definitions"][0]["xml"]  # no vcpu_model: cpu_info compared
 
-    qemu = pf.cpu_definitions(view(nova__live_migration__virt_type="qemu"))
+    qemu = pf.cpu_definitions(view(nova__libvirt__virt_type="qemu"))
     assert qemu["definitions"] == [] and not qemu["nova_compares"] and "emulated" in qemu["note"]
 
-    skip = pf.cpu_definitions(view(nova__live_migration__skip_cpu_compare_on_dest=True))
+    skip = pf.cpu_definitions(view(nova__workarounds__skip_cpu_compare_on_dest=True))
     assert not skip["nova_compares"] and skip["definitions"] and "skip_cpu_compare_on_dest" in skip["note"]
 
 
@@ -140,8 +144,8 @@ def test_parse_cpu_xml_accepts_capabilities_and_refuses_garbage():
 # -- the CPU verdict -------------------------------------------------------------------------
 
 def test_cpu_check_names_missing_features_and_passes_superset():
-    src = view("a", nova__live_migration__cpu_mode="custom", nova__live_migration__cpu_models=["qemu64"],
-               nova__live_migration__cpu_model_extra_flags=["avx512-fp16"])
+    src = view("a", nova__libvirt__cpu_mode="custom", nova__libvirt__cpu_models=["qemu64"],
+               nova__libvirt__cpu_model_extra_flags=["avx512-fp16"])
     dst = view("b")
     bad = pf.check_cpu(src, dst, [{"label": "custom model qemu64 with avx512-fp16", "result": "incompatible",
                                    "message": MSG_ONE}])
@@ -153,13 +157,13 @@ def test_cpu_check_names_missing_features_and_passes_superset():
     assert unmeasured["verdict"] == "unknown"
     odd = pf.check_cpu(dst, src, [{"label": "host CPU", "result": "unsupported", "message": "no support"}])
     assert odd["verdict"] == "unknown"
-    qemu = pf.check_cpu(view("q", nova__live_migration__virt_type="qemu"), dst, None)
+    qemu = pf.check_cpu(view("q", nova__libvirt__virt_type="qemu"), dst, None)
     assert qemu["verdict"] == "pass" and "emulated" in qemu["evidence"]
 
 
 def test_cpu_check_reports_host_feature_difference_as_evidence():
-    src = view("sky", libvirt__host_cpu_xml=real("skylake-client-i5-6600.xml"))
-    dst = view("sandy", libvirt__host_cpu_xml=real("sandybridge-i7-2600.xml"))
+    src = view("sky", libvirt__cpu_xml=real("skylake-client-i5-6600.xml"))
+    dst = view("sandy", libvirt__cpu_xml=real("sandybridge-i7-2600.xml"))
     res = pf.check_cpu(src, dst, [{"label": "host CPU of sky", "result": "incompatible",
                                    "message": "Host CPU does not provide required features: clflushopt, xsaves"}])
     assert res["verdict"] == "fail"
@@ -178,8 +182,8 @@ def test_versions_destination_not_older():
 
 
 def test_names_both_ways():
-    a = view("a", nova__live_migration__inbound_addr="a.lm", names__addresses=["192.0.2.1"])
-    b = view("b", nova__live_migration__inbound_addr="b.lm", names__addresses=["192.0.2.2"])
+    a = view("a", nova__live_migration__live_migration_inbound_addr="a.lm", names__local_addresses=["192.0.2.1"])
+    b = view("b", nova__live_migration__live_migration_inbound_addr="b.lm", names__local_addresses=["192.0.2.2"])
     ok = {"resolve": {"name": "b.lm", "addresses": ["192.0.2.2"], "error": None}}
     back = {"resolve": {"name": "a.lm", "addresses": ["192.0.2.1"], "error": None}}
     assert pf.check_names(a, b, ok, back)["verdict"] == "pass"
@@ -192,13 +196,26 @@ def test_names_both_ways():
 
 
 def test_migration_name_and_port_follow_nova():
-    assert view(nova__live_migration__inbound_addr="x.lm")["migration_name"] == "x.lm"
+    assert view(nova__live_migration__live_migration_inbound_addr="x.lm")["migration_name"] == "x.lm"
     assert view(nova__host="novahost")["migration_name"] == "novahost"
     assert view()["migration_name"] == "c1"
-    assert view(nova__live_migration__with_native_tls=True)["port"] == 16514
-    uri = view(nova__live_migration__uri="qemu+ssh://%s/system")
+    assert view(nova__live_migration__live_migration_scheme="tls")["port"] == 16514
+    # native TLS encrypts QEMU's streams; Nova's libvirt URI keeps live_migration_scheme (tcp)
+    assert view(nova__live_migration__live_migration_with_native_tls=True)["port"] == 16509
+    uri = view(nova__live_migration__live_migration_uri="qemu+ssh://%s/system")
     assert (uri["scheme"], uri["port"]) == ("ssh", 22)
-    assert view(libvirt__listeners=[{"kind": "tcp", "port": 16600}])["port"] == 16600
+    assert view(libvirt__listeners=[{"transport": "tcp", "port": 16600}])["port"] == 16600
+    # the short names some callers use
+    short = pf.host_view("s", {"nova": {"live_migration": {"inbound_addr": "s.lm", "cpu_mode": "custom",
+                                                           "cpu_models": "EPYC, qemu64"}}})
+    assert (short["migration_name"], short["cpu_mode"], short["cpu_models"]) == ("s.lm", "custom", ["EPYC", "qemu64"])
+
+
+def test_own_addresses_from_compute_facts_names():
+    names = {"hostname": "c1", "addresses": {"c1": ["127.0.1.1"], "c1.lm": ["10.0.0.5", "fd00::5"]},
+             "my_ip": "10.0.0.6"}
+    assert view(names=names)["addresses"] == ["10.0.0.5", "10.0.0.6", "fd00::5"]
+    assert view(names={"hostname": "c1"})["addresses"] == []
 
 
 def test_reachable():
@@ -220,8 +237,8 @@ def test_config_drive_and_cpu_config():
     unset = pf.check_config_drive(view("a", nova__config_drive_format=None), view("b"))
     assert "iso9660 (Nova's default)" in unset["evidence"]
     assert pf.check_cpu_config(view(), view())["verdict"] == "pass"
-    diff = pf.check_cpu_config(view("a", nova__live_migration__cpu_mode="custom",
-                                    nova__live_migration__cpu_models=["EPYC"]), view("b"))
+    diff = pf.check_cpu_config(view("a", nova__libvirt__cpu_mode="custom",
+                                    nova__libvirt__cpu_models=["EPYC"]), view("b"))
     assert diff["verdict"] == "fail" and "cpu_mode custom" in diff["evidence"]
 
 
@@ -233,7 +250,7 @@ def test_numa_placeholder_is_unknown_with_reason():
 # -- pairs -----------------------------------------------------------------------------------
 
 def _result(host, addr, peers):
-    f = facts(names__hostname=host, names__addresses=[addr])
+    f = facts(names__hostname=host, names__local_addresses=[addr])
     return {"local": {"facts": f}, "peers": peers}
 
 

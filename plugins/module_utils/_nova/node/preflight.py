@@ -436,6 +436,8 @@ def pair_report(src_name, dst_name, facts, probes):
     verdict = FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
     return {"source": src_name, "destination": dst_name, "verdict": verdict,
             "checks": {c["check"]: c for c in checks},
+            # what could not be read on either host (the reason behind most unknowns)
+            "warnings": ["%s: %s" % (h["host"], w) for h in (src, dst) for w in h["warnings"]],
             "problems": ["%s -> %s: %s: %s" % (src_name, dst_name, c["check"], c["evidence"])
                          for c in checks if c["verdict"] == FAIL]}
 

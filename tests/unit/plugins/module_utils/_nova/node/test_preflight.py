@@ -275,6 +275,12 @@ def test_pairs_from_results_and_table():
     assert ba["checks"]["cpu"]["verdict"] == "pass"
     assert ba["checks"]["libvirt_reachable"]["verdict"] == "pass"
     assert ab["verdict"] == "fail" and any("avx512-fp16" in p for p in ab["problems"])
+    assert ab["warnings"] == []
+    f["a"]["warnings"] = ["libvirt: qemu:///system does not answer: no answer (timed out)"]
+    f["a"]["libvirt"]["version"] = None
+    again = pf.pair_report("a", "b", f, probes)
+    assert again["checks"]["versions"]["verdict"] == "unknown"
+    assert again["warnings"] == ["a: libvirt: qemu:///system does not answer: no answer (timed out)"]
     headers, rows = pf.table(reports)
     assert headers[:3] == ["source", "destination", "verdict"] and rows[0][:4] == ["a", "b", "fail", "fail"]
     with pytest.raises(pf.PreflightError, match="b: its live_migration_preflight result has no local.facts"):

@@ -113,11 +113,15 @@ local:
       type: dict
     facts:
       description:
-        - This compute's live-migration facts in the shape of the compute-node facts
-          (C(libvirt) with C(version), C(qemu_version), C(host_cpu_xml); C(nova) with
-          C(config_drive_format), C(host) and C(live_migration) - scheme, inbound_addr, uri,
-          with_native_tls, virt_type, cpu_mode, cpu_models, cpu_model_extra_flags,
-          skip_cpu_compare_on_dest; C(names) with hostname, fqdn and addresses; C(warnings)).
+        - This compute's live-migration facts in the shape of the compute-node facts of
+          C(stackops.nova.compute_facts) (a subset) - C(libvirt) with C(version),
+          C(qemu_version), C(cpu_xml) (the host CPU of libvirt's capabilities); C(nova) with
+          C(host), C(config_drive_format), C(libvirt) (virt_type, cpu_mode, cpu_models,
+          cpu_model_extra_flags), C(live_migration) (live_migration_inbound_addr,
+          live_migration_scheme, live_migration_uri, live_migration_with_native_tls) and
+          C(workarounds) (skip_cpu_compare_on_dest), unset options as null; C(names) with
+          hostname, fqdn, migration_name and local_addresses (this compute's global addresses);
+          C(warnings).
       type: dict
 peers:
   description: One result per peer with the checks and their outcome.

@@ -148,8 +148,9 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight_probe
-from ansible_collections.stackops.nova.plugins.module_utils._nova.node.preflight_probe import read_conf  # noqa: F401 (kept importable)
 
+# Kept importable from the module (version 1 had them here).
+read_conf = preflight_probe.read_conf
 _version_tuple = preflight.version_tuple
 
 

@@ -298,9 +298,8 @@ def check_cpu(src, dst, comparisons):
         elif result == "incompatible":
             names = missing_features(comp.get("message")) or []
             missing.extend(n for n in names if n not in missing)
-            failed.append("%s: incompatible with %s (%s)" % (comp.get("label"), dst["host"],
-                                                            "missing " + ", ".join(names) if names
-                                                            else (comp.get("message") or "no reason given")))
+            why = ("missing " + ", ".join(names)) if names else (comp.get("message") or "no reason given")
+            failed.append("%s: incompatible with %s (%s)" % (comp.get("label"), dst["host"], why))
         else:
             unknown.append("%s: %s" % (comp.get("label"), comp.get("message") or result))
     lacking = None
@@ -349,19 +348,19 @@ def _resolution(on, target, resolved):
             return FAIL, "%s resolves %s to %s, none of them an address of %s (%s)" % (
                 on["host"], name, ", ".join(addrs), target["host"], ", ".join(target["addresses"]))
         return PASS, "%s resolves %s to %s" % (on["host"], name, ", ".join(addrs))
-    return PASS, "%s resolves %s to %s (the addresses of %s are unknown)" % (on["host"], name, ", ".join(addrs),
-                                                                          target["host"])
+    return PASS, "%s resolves %s to %s (the addresses of %s are unknown)" % (
+        on["host"], name, ", ".join(addrs), target["host"])
 
 
 def check_names(src, dst, src_probe, dst_probe):
     """The destination's migration name resolves on the source and the source's on the destination."""
     results = [_resolution(src, dst, (src_probe or {}).get("resolve")),
                _resolution(dst, src, (dst_probe or {}).get("resolve"))]
-    verdicts = [v for v, _ in results]
+    verdicts = [r[0] for r in results]
     verdict = FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
-    unresolved = [name for (v, _), name in zip(results, (dst["migration_name"], src["migration_name"]))
-                  if v == FAIL]
-    return check("names", verdict, "; ".join(e for _, e in results), unresolved=unresolved)
+    unresolved = [name for r, name in zip(results, (dst["migration_name"], src["migration_name"]))
+                  if r[0] == FAIL]
+    return check("names", verdict, "; ".join(r[1] for r in results), unresolved=unresolved)
 
 
 def check_reachable(src, dst, src_probe):

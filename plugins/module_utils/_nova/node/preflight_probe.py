@@ -106,7 +106,7 @@ class Probe:
             return facts
         facts["reachable"] = True
         for line in out.splitlines():
-            key, _, value = line.partition(":")
+            key, dummy, value = line.partition(":")
             key, words = key.strip(), value.split()
             if key == "Running against daemon" and words:
                 facts["libvirt_version"] = words[-1]

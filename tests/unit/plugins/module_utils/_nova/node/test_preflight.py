@@ -100,8 +100,8 @@ def test_definitions_follow_cpu_mode():
     custom = pf.cpu_definitions(view(nova__libvirt__cpu_mode="custom",
                                      nova__libvirt__cpu_models=["qemu64", "EPYC"],
                                      nova__libvirt__cpu_model_extra_flags=["+AVX512-FP16"]))
-    assert [d["label"] for d in custom["definitions"]] == ["custom model qemu64 with +avx512-fp16",
-                                                          "custom model EPYC with +avx512-fp16"]
+    labels = [d["label"] for d in custom["definitions"]]
+    assert labels == ["custom model qemu64 with +avx512-fp16", "custom model EPYC with +avx512-fp16"]
     assert "name=\"avx512-fp16\" policy=\"require\"" in custom["definitions"][0]["xml"]
 
     passthrough = pf.cpu_definitions(view(nova__libvirt__cpu_mode="host-passthrough"))

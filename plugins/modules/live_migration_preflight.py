@@ -19,6 +19,13 @@ description:
     requirements, from this compute - the peer's migration name resolves; libvirt on the peer
     answers at C(qemu+SCHEME://NAME/system) (the URI Nova builds); the peer reports the same
     CPU model and vendor and the same libvirt version; the config drive formats are compatible.
+  - For every peer that carries its facts (a peer's RV(local) does), also measures this
+    compute's side of the pairwise preflight in RV(peers[].probes) - the peer's migration name as
+    this compute's resolver answers it, a TCP connection to the peer's libvirt port, and the
+    peer's guest CPU definitions compared by this compute's libvirt as the destination
+    (C(compareHypervisorCPU), as Nova's C(_compare_cpu) does), naming the missing features.
+    The P(stackops.nova.live_migration_pairs#filter) filter turns every compute's result into
+    one report per ordered pair (playbook C(stackops.nova.live_migration_preflight)).
   - Read-only; it never changes anything.
 author:
   - stackops.nova developers (@stackops)
@@ -43,7 +50,8 @@ options:
     type: str
     default: virsh
   timeout:
-    description: Seconds allowed for each name lookup, TCP connection and virsh call.
+    description: Seconds allowed for each name lookup, TCP connection and virsh call (each runs
+      under C(timeout); nothing process-wide is changed).
     type: int
     default: 10
   fail_on_problem:
@@ -66,6 +74,8 @@ notes:
     both sides any format migrates; different formats are then only reported as a warning.
 seealso:
   - module: stackops.nova.nova_config
+  - plugin: stackops.nova.live_migration_pairs
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -101,11 +111,33 @@ local:
     cpu:
       description: Host CPU vendor, model and arch as libvirt's capabilities report them.
       type: dict
+    facts:
+      description:
+        - This compute's live-migration facts in the shape of the compute-node facts of
+          C(stackops.nova.compute_facts) (a subset) - C(libvirt) with C(version),
+          C(qemu_version), C(cpu_xml) (the host CPU of libvirt's capabilities); C(nova) with
+          C(host), C(config_drive_format), C(libvirt) (virt_type, cpu_mode, cpu_models,
+          cpu_model_extra_flags), C(live_migration) (live_migration_inbound_addr,
+          live_migration_scheme, live_migration_uri, live_migration_with_native_tls) and
+          C(workarounds) (skip_cpu_compare_on_dest), unset options as null; C(names) with
+          hostname, fqdn, migration_name and local_addresses (this compute's global addresses);
+          C(warnings).
+      type: dict
 peers:
   description: One result per peer with the checks and their outcome.
   returned: always
   type: list
   elements: dict
+  contains:
+    probes:
+      description:
+        - This compute's measurements of the peer, when the peer carries C(facts) -
+          C(resolve) (name, addresses, error), C(connect) (address, port, ok, error),
+          C(connect_by_address) when the name does not resolve, and C(cpu_compare) (one entry
+          per guest CPU definition of the peer - label, result C(identical), C(superset),
+          C(incompatible), C(unsupported) or C(error), and libvirt's message).
+      type: dict
+      returned: when the peer has facts
 problems:
   description: Every failed check, as sentences.
   returned: always
@@ -113,163 +145,13 @@ problems:
   elements: str
 """
 
-import socket
-import xml.etree.ElementTree as ET
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf import NovaConf
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight_probe
 
-PORTS = {"tcp": 16509, "tls": 16514, "ssh": 22}
-
-
-def _version_tuple(text):
-    try:
-        return tuple(int(p) for p in text.split("."))
-    except (AttributeError, ValueError):
-        return None
-
-
-def read_conf(paths):
-    """Effective values of the options the preflight needs (later files win)."""
-    wanted = {("libvirt", "live_migration_inbound_addr"): None, ("libvirt", "live_migration_scheme"): None,
-              ("libvirt", "live_migration_uri"): None, ("DEFAULT", "host"): None,
-              ("DEFAULT", "config_drive_format"): None, ("libvirt", "virt_type"): None}
-    for path in paths:
-        try:
-            with open(path, "rb") as f:
-                conf = NovaConf(f.read().decode("utf-8"))
-        except (OSError, UnicodeDecodeError):
-            continue
-        for key in wanted:
-            values = conf.get(*key)
-            if values:
-                wanted[key] = values[-1]
-    return wanted
-
-
-class Preflight:
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.problems = []
-        self.warnings = []
-
-    def virsh(self, uri, *args):
-        cmd = [self.p["virsh"], "-c", uri] + list(args)
-        rc, out, err = self.module.run_command(["timeout", str(self.p["timeout"])] + cmd)
-        return rc, out, err
-
-    def libvirt_facts(self, uri):
-        facts = {"uri": uri, "reachable": False}
-        rc, out, err = self.virsh(uri, "version", "--daemon")
-        if rc != 0:
-            facts["error"] = (err or out).strip().splitlines()[-1:] or ["virsh failed"]
-            facts["error"] = facts["error"][0]
-            return facts
-        facts["reachable"] = True
-        for line in out.splitlines():
-            for marker, key in (("Running against daemon", "libvirt_version"), ("Running hypervisor", "hypervisor")):
-                if line.strip().startswith(marker) and ":" in line:
-                    facts[key] = line.split(":", 1)[1].strip().split()[-1]
-        rc, out, err = self.virsh(uri, "capabilities")
-        if rc == 0:
-            try:
-                cpu = ET.fromstring(out).find("./host/cpu")
-                facts["cpu"] = {"arch": cpu.findtext("arch"), "model": cpu.findtext("model"),
-                                "vendor": cpu.findtext("vendor")}
-            except (ET.ParseError, AttributeError):
-                facts["cpu"] = None
-        return facts
-
-    def local(self):
-        conf = read_conf(self.p["nova_conf"])
-        scheme = conf[("libvirt", "live_migration_scheme")] or "tcp"
-        name = (conf[("libvirt", "live_migration_inbound_addr")] or conf[("DEFAULT", "host")]
-                or socket.gethostname())
-        facts = {
-            "migration_name": name,
-            "scheme": scheme,
-            "live_migration_uri": conf[("libvirt", "live_migration_uri")],
-            "config_drive_format": conf[("DEFAULT", "config_drive_format")] or "iso9660",
-            "host": socket.gethostname(),
-        }
-        lv = self.libvirt_facts("qemu:///system")
-        facts["libvirt_version"] = lv.get("libvirt_version")
-        facts["cpu"] = lv.get("cpu")
-        if not lv["reachable"]:
-            self.problems.append("local libvirt (qemu:///system) does not answer: %s" % lv.get("error"))
-        if facts["live_migration_uri"]:
-            self.warnings.append("[libvirt] live_migration_uri is set (deprecated since Nova 15.0); "
-                                 "it overrides live_migration_scheme and live_migration_inbound_addr")
-        return facts
-
-    def check_peer(self, local, peer):
-        name = peer.get("name") or peer.get("migration_name")
-        label = peer.get("host") or name
-        if not name or not isinstance(name, str):
-            self.module.fail_json(msg="peers: every peer needs a name (or migration_name), got %r" % (peer,))
-        res = {"host": label, "name": name, "checks": {}}
-        checks = res["checks"]
-        socket.setdefaulttimeout(self.p["timeout"])
-        try:
-            addrs = sorted({ai[4][0] for ai in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)})
-            checks["resolves"] = True
-            res["addresses"] = addrs
-        except OSError as exc:
-            checks["resolves"] = False
-            self.problems.append("%s: the migration name %r does not resolve (%s)" % (label, name, exc))
-            return res
-        port = PORTS.get(local["scheme"], 16509)
-        try:
-            with socket.create_connection((name, port), timeout=self.p["timeout"]):
-                checks["port_open"] = True
-        except OSError as exc:
-            checks["port_open"] = False
-            self.problems.append("%s: TCP port %d of %s is not reachable (%s)" % (label, port, name, exc))
-        uri = "qemu+%s://%s/system" % (local["scheme"], name)
-        remote = self.libvirt_facts(uri)
-        res["uri"] = uri
-        checks["libvirt_reachable"] = remote["reachable"]
-        if not remote["reachable"]:
-            self.problems.append("%s: libvirt does not answer at %s: %s" % (label, uri, remote.get("error")))
-            return res
-        res["libvirt_version"] = remote.get("libvirt_version")
-        res["cpu"] = remote.get("cpu")
-        checks["same_libvirt_version"] = remote.get("libvirt_version") == local["libvirt_version"]
-        if not checks["same_libvirt_version"]:
-            self.problems.append("%s: libvirt %s, this compute runs %s (the seeds require the same version)"
-                                 % (label, remote.get("libvirt_version"), local["libvirt_version"]))
-        lc, rc_ = local.get("cpu") or {}, remote.get("cpu") or {}
-        checks["same_cpu_model"] = (lc.get("model"), lc.get("vendor"), lc.get("arch")) == (
-            rc_.get("model"), rc_.get("vendor"), rc_.get("arch"))
-        if not checks["same_cpu_model"]:
-            self.problems.append("%s: CPU %s/%s/%s, this compute has %s/%s/%s (set [libvirt] cpu_mode/cpu_models "
-                                 "to a common model or keep the same CPU type)" % (
-                                     label, rc_.get("vendor"), rc_.get("model"), rc_.get("arch"),
-                                     lc.get("vendor"), lc.get("model"), lc.get("arch")))
-        fmt = peer.get("config_drive_format")
-        if fmt:
-            both_new = all(_version_tuple(v) and _version_tuple(v) >= (1, 2, 17)
-                           for v in (local["libvirt_version"], remote.get("libvirt_version")))
-            same = fmt == local["config_drive_format"]
-            checks["config_drive_compatible"] = same or both_new
-            if not same and both_new:
-                self.warnings.append("%s: config drive format %s differs from this compute's %s (fine with "
-                                     "libvirt >= 1.2.17 on both sides)" % (label, fmt, local["config_drive_format"]))
-            elif not same:
-                self.problems.append("%s: config drive format %s differs from this compute's %s and libvirt is "
-                                     "older than 1.2.17: use vfat on both" % (label, fmt, local["config_drive_format"]))
-        return res
-
-    def run(self):
-        local = self.local()
-        peers = [self.check_peer(local, peer) for peer in self.p["peers"]]
-        for w in self.warnings:
-            self.module.warn(w)
-        result = dict(changed=False, local=local, peers=peers, problems=self.problems)
-        if self.problems and self.p["fail_on_problem"]:
-            self.module.fail_json(msg="live migration preflight failed: " + "; ".join(self.problems), **result)
-        self.module.exit_json(**result)
+# Kept importable from the module (version 1 had them here).
+read_conf = preflight_probe.read_conf
+_version_tuple = preflight.version_tuple
 
 
 def main():
@@ -283,7 +165,19 @@ def main():
         ),
         supports_check_mode=True,
     )
-    Preflight(module).run()
+    if module.params["timeout"] < 1:
+        module.fail_json(msg="timeout: must be at least 1 second, got %d" % module.params["timeout"])
+    try:
+        result = preflight_probe.run(preflight_probe.Probe(module.run_command, virsh=module.params["virsh"],
+                                                           timeout=module.params["timeout"]),
+                                     module.params["nova_conf"], module.params["peers"])
+    except preflight.PreflightError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if result["problems"] and module.params["fail_on_problem"]:
+        module.fail_json(msg="live migration preflight failed: " + "; ".join(result["problems"]), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

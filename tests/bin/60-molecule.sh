@@ -40,7 +40,7 @@ cleanup() {
     local ids
     ids=$(podman ps -a --filter label=owner=molecule --filter name='^stackops-' -q 2>/dev/null || true)
     [[ -n "$ids" ]] && podman rm -f $ids >/dev/null 2>&1 || true
-    for net in stackops-nova-molecule stackops-nova-molecule-sched stackops-node-molecule; do
+    for net in stackops-nova-molecule stackops-nova-molecule-sched stackops-node-molecule stackops-pre-net; do
         podman network exists "$net" 2>/dev/null && podman network rm -f "$net" >/dev/null 2>&1 || true
     done
 }
@@ -52,7 +52,7 @@ export STACKOPS_NOVA_TEST_IMAGE
 images_s=$(( $(date +%s) - t0 ))
 echo "60-molecule: test-host image $STACKOPS_NOVA_TEST_IMAGE ready in ${images_s} s"
 
-scenarios="${MOLECULE_SCENARIOS:-compute scheduler compute_facts}"
+scenarios="${MOLECULE_SCENARIOS:-compute scheduler compute_facts preflight}"
 passed=0; failed=0; summary=()
 for s in $scenarios; do
     log="$LOGDIR/$s.log"

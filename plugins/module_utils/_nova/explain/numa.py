@@ -832,8 +832,8 @@ def _pack(cell, inst, reserved):
         return list(zip(sorted(cores), itertools.chain(*usable)))
 
     def get_reserved(sibling_set, pins, isolate=False):
-        if not pins:
-            return None
+        if not pins or not reserved:
+            return None  # Nova builds its lists and returns None as well
         out = None
         usable = [list(s) for s in sibling_set]
         if reserved:

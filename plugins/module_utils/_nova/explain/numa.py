@@ -549,10 +549,8 @@ def constraints(flavor, props=None):
 # the same operations here gives the same hash-table layouts, so the same pinning.
 
 def _plain(values):
-    out = set()
-    for value in values:
-        out.add(value)
-    return out
+    """Element by element into a new set (an iterator, not a set: set() then inserts one by one)."""
+    return set(iter(values))
 
 
 def _co(values):

@@ -549,10 +549,8 @@ def constraints(flavor, props=None):
 # the same operations here gives the same hash-table layouts, so the same pinning.
 
 def _plain(values):
-    out = set()
-    for value in values:
-        out.add(value)
-    return out
+    """Element by element into a new set (an iterator, not a set: set() then inserts one by one)."""
+    return set(iter(values))
 
 
 def _co(values):
@@ -832,8 +830,8 @@ def _pack(cell, inst, reserved):
         return list(zip(sorted(cores), itertools.chain(*usable)))
 
     def get_reserved(sibling_set, pins, isolate=False):
-        if not pins:
-            return None
+        if not pins or not reserved:
+            return None  # Nova builds its lists and returns None as well
         out = None
         usable = [list(s) for s in sibling_set]
         if reserved:

@@ -76,16 +76,9 @@ def _cells_now(setup, host, state, cells, topo, lim):
 
 
 def _emptied(cells):
-    out = []
-    for cell in cells:
-        new = cell.copy()
-        new.pinned = set()
-        new.memory_usage = 0
-        new.cpu_usage = 0
-        for pages in new.mempages:
-            pages[2] = 0
-        out.append(new)
-    return out
+    """The cells with nothing used (whether a guest fits does not depend on set layouts: plain copies)."""
+    return [N.HostCell(c.id, c.cpuset, c.pcpuset, c.siblings, c.memory, 0, 0, set(),
+                       [[p[0], p[1], 0, p[3]] for p in c.mempages], c.socket) for c in cells]
 
 
 def evaluate(setup, host, ctx, state):

@@ -276,3 +276,38 @@ def read_nova_conf(value, major=None, parameter="nova_conf_text", conf_class=Non
             label = "%s: [%s] %s" % (where, entry["section"], name)
             values[name] = convert(name, raw if entry["type"] == "multistr" else raw[-1], label)
     return values, warnings
+
+
+def render(name, value):
+    """The nova.conf text of ``value`` for option ``name`` (a list of lines for a multi-string)."""
+    kind = OPTIONS[name]["type"] if name in OPTIONS else None
+    value = convert(name, value) if kind else value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "multistr":
+        return list(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def conf_items(items):
+    """Role inputs -> nova_config options: each ``{option, value, label[, section]}`` gets the
+    option's section from the table (``section`` is the fallback for an option the table does not
+    know, such as an out-of-tree weigher's multiplier) and its value rendered as nova.conf text."""
+    out = []
+    for item in items:
+        name = item["option"]
+        if name in OPTIONS:
+            section = OPTIONS[name]["section"]
+        elif item.get("section"):
+            section = item["section"]
+        else:
+            raise OptionError("%s: %s is not a scheduler option of nova.conf" % (item.get("label") or name, name))
+        value = item.get("value")
+        if name in OPTIONS:
+            value = render(name, value)
+        elif not isinstance(value, str):
+            value = "true" if value is True else "false" if value is False else str(value)
+        out.append({"section": section, "option": name, "value": value, "label": item.get("label") or name})
+    return out

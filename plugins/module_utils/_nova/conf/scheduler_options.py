@@ -311,3 +311,28 @@ def conf_items(items):
             value = "true" if value is True else "false" if value is False else str(value)
         out.append({"section": section, "option": name, "value": value, "label": item.get("label") or name})
     return out
+
+
+def markdown_table():
+    """The table as the Markdown of docs/explain.md (generated from OPTIONS; a unit test compares)."""
+    def text(value):
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return ", ".join(value) if value else "(empty)"
+        return str(value)
+
+    lines = ["| option | section | type | default | releases | old names | explain |",
+             "|---|---|---|---|---|---|---|"]
+    for name in sorted(OPTIONS, key=lambda n: (OPTIONS[n]["section"], n)):
+        entry = OPTIONS[name]
+        first, last = entry["releases"]
+        kind = entry["type"] + (" >= %s" % entry["min"] if "min" in entry else "") + \
+            (" (choice)" if entry.get("choices") else "")
+        lines.append("| `%s` | `[%s]` | %s | %s | %s..%s | %s | %s |" % (
+            name, entry["section"], kind, text(entry["default"]), text(first), text(last),
+            ", ".join("`[%s] %s`" % tuple(d) for d in entry["deprecated_names"]) or "-",
+            "yes" if entry["engine"] else "-"))
+    return "\n".join(lines) + "\n"

@@ -184,3 +184,13 @@ def test_read_bad_input_names_the_parameter(value, message):
     with pytest.raises(so.OptionError) as err:
         _read(value)
     assert message in str(err.value)
+
+
+def test_docs_show_the_table():
+    """docs/explain.md's option list is the table's (regenerate with scheduler_options.markdown_table())."""
+    import pathlib
+    text = (pathlib.Path(__file__).resolve().parents[6] / "docs" / "explain.md").read_text()
+    begin = text.index("<!-- scheduler-options:begin")
+    begin = text.index("\n", begin) + 1
+    end = text.index("<!-- scheduler-options:end -->")
+    assert text[begin:end] == so.markdown_table()

@@ -13,6 +13,7 @@ set syntax (:func:`cpuset.parse_cpu_spec`); the roles no longer repeat them in J
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import cpuset as _cpuset
@@ -51,7 +52,7 @@ def _number(label, value, kind, minimum=None, above=None):
     except (TypeError, ValueError):
         return ["%s must be %s, got %s" % (label, "an integer" if kind == "integer" else "a number",
                                            _quote(value))]
-    if number != number or number in (float("inf"), float("-inf")):
+    if isinstance(number, float) and not math.isfinite(number):
         return ["%s must be a finite number, got %s" % (label, _quote(value))]
     if minimum is not None and number < minimum:
         return ["%s must be %s or more, got %s" % (label, minimum, _quote(value))]

@@ -166,7 +166,7 @@ def test_read_old_names_for_old_releases():
 
 
 def test_read_files_in_order_and_hosts_that_disagree():
-    values, _ = _read(["[scheduler]\nmax_attempts = 2\n", "[scheduler]\nmax_attempts = 7\n"])
+    values = _read(["[scheduler]\nmax_attempts = 2\n", "[scheduler]\nmax_attempts = 7\n"])[0]
     assert values["max_attempts"] == 7
     same = "[filter_scheduler]\nhost_subset_size = 3\n"
     assert _read({"s1": same, "s2": same})[0] == {"host_subset_size": 3}

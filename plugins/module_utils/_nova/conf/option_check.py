@@ -13,6 +13,7 @@ set syntax (:func:`cpuset.parse_cpu_spec`); the roles no longer repeat them in J
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -62,7 +63,7 @@ def _number(label, value, kind, minimum=None, above=None):
 
 
 def _quote(value):
-    return '"%s"' % value if isinstance(value, str) else repr(value)
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 def _conf_value(label, value):
@@ -76,7 +77,10 @@ def _conf_value(label, value):
     try:
         _novaconf.check_value(label, _text(value))
     except _novaconf.NovaConfError as exc:
-        return [str(exc)]
+        detail = str(exc)
+        detail = detail[len(label) + 2:] if detail.startswith(label + ": ") else detail
+        return ["%s: the value %s contains a line break or control character (%s)"
+                % (label, _quote(_text(value)), detail)]
     return []
 
 
@@ -175,7 +179,7 @@ def check_item(item):
         if not isinstance(entry, dict):
             out.append("%s[%d] must be a mapping with section, option and value" % (label, index))
             continue
-        where = "%s: the value of [%s] %s" % (label, entry.get("section", "?"), entry.get("option", "?"))
+        where = "%s: [%s] %s" % (label, entry.get("section", "?"), entry.get("option", "?"))
         for key in ("section", "option"):
             try:
                 _novaconf.check_name(key, entry.get(key))
@@ -183,7 +187,7 @@ def check_item(item):
                 out.append("%s[%d]: %s" % (label, index, exc))
         raw = entry.get("value")
         for text in (raw if isinstance(raw, list) else [raw]):
-            out.extend(p.replace("%s: value" % where, where, 1) for p in _conf_value(where, text))
+            out.extend(_conf_value(where, text))
     return out
 
 

@@ -20,7 +20,7 @@ export ANSIBLE_REMOTE_TEMP := $(CURDIR)/.cache/ansible/tmp-remote
 export ANSIBLE_CONFIG := $(CURDIR)/tests/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection cloud cloud-stop demo test unit sanity integration guard ee fresh-clone explain-e2e molecule benchmarks docs-check build clean
+.PHONY: help venv collection cloud cloud-stop demo test unit sanity lint integration guard ee fresh-clone explain-e2e molecule benchmarks docs-check build clean
 
 help:
 	@echo "make demo   - set up everything, start minicloud, run the main playbook against it"
@@ -56,6 +56,9 @@ unit: venv collection
 
 sanity: venv
 	@bash tests/bin/05-sanity.sh
+
+lint: venv
+	@bash tests/bin/06-lint.sh
 
 # The stages that run on minicloud.
 integration: venv collection

@@ -116,6 +116,13 @@ options:
         (C([metrics] weight_setting)), C(query_placement_for_routed_network_aggregates) and
         C(compute_service_min_version) (the lowest nova-compute service version) are read as given; left out,
         the PCI, metrics and OWNER_NOVA checks that need them say unknown.
+      - C(nova_conf) reads the scheduler's C(nova.conf) instead (a path, or a list of the paths one
+        nova-scheduler loads, in order, later files winning; read on the host the module runs on), and
+        C(nova_conf_text) takes the text of that file (a string, a list of the texts in load order, or a
+        mapping of scheduler host to its text, for example gathered with M(ansible.builtin.slurp) from
+        every scheduler host; the hosts must agree). The options are read from their nova.conf sections
+        with the collection's option table (types, defaults, the deprecated names the target release
+        still reads); keys given beside C(nova_conf) or C(nova_conf_text) override the file.
       - Defaults to the snapshot's C(scheduler) when it has one, else Nova's defaults.
     type: dict
   nova_release:
@@ -197,6 +204,14 @@ EXAMPLES = r"""
                         AggregateInstanceExtraSpecsFilter]
       weights:
         ram_weight_multiplier: -1.0
+
+- name: With the scheduler's own nova.conf (the module runs where the file is)
+  stackops.nova.scheduling_explain:
+    cloud: mycloud
+    flavor: m1.large
+    scheduler:
+      nova_conf: /etc/nova/nova.conf
+  delegate_to: "{{ groups['nova_scheduler'][0] }}"
 
 - name: Offline, on a saved snapshot, with an inline flavor (no cloud contacted)
   stackops.nova.scheduling_explain:
@@ -333,6 +348,8 @@ class SchedulingExplainModule(NovaModule):
         return args
 
     def validate(self):
+        # nova.conf files are read (and a bad path reported) before the cloud is asked anything
+        self._scheduler_conf = self._scheduler()
         if self.params["count"] < 1:
             raise ValueError("count must be at least 1, got %d" % self.params["count"])
         if self.params["max_hosts_in_table"] < 0:
@@ -388,6 +405,31 @@ class SchedulingExplainModule(NovaModule):
             raise ValueError("project_id %s is neither the id nor the name of a project" % value)
         return found.id
 
+    def _scheduler(self):
+        """The scheduler option, with the file(s) of ``nova_conf`` read into ``nova_conf_text``."""
+        scheduler = self.params["scheduler"]
+        if not scheduler or "nova_conf" not in scheduler:
+            return scheduler
+        paths = scheduler["nova_conf"]
+        if "nova_conf_text" in scheduler:
+            raise ValueError("scheduler: give nova_conf (paths) or nova_conf_text (texts), not both")
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
+            raise ValueError("scheduler.nova_conf must be the path of a nova.conf or a list of paths, got %r"
+                             % (scheduler["nova_conf"],))
+        texts = []
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    texts.append(handle.read())
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError("scheduler.nova_conf: cannot read %s: %s"
+                                 % (path, getattr(exc, "strerror", None) or exc)) from None
+        out = {k: v for k, v in scheduler.items() if k != "nova_conf"}
+        out["nova_conf_text"] = texts[0] if len(texts) == 1 else texts
+        return out
+
     def run(self):
         params = self.params
         flavor_value = params["flavor"]
@@ -425,7 +467,7 @@ class SchedulingExplainModule(NovaModule):
             "hypervisor_hostname": params["hypervisor_hostname"],
             "networks": params["networks"],
         }
-        explanation = _engine.explain(snapshot, request, scheduler=params["scheduler"],
+        explanation = _engine.explain(snapshot, request, scheduler=self._scheduler_conf,
                                       relax=params["relaxations"])
         for message in explanation.get("warnings") or []:
             self.warn(message)

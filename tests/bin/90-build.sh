@@ -34,10 +34,9 @@ for kind_name in $("$root/.venv/bin/ansible-doc" --list --json -t module stackop
   case "$out" in *"$name"*) ;; *) echo "ansible-doc -t $kind $name did not render" >&2; exit 1;; esac
   count=$((count + 1))
 done
-for role in compute scheduler; do
-  if [ -d "$installed/roles/$role" ]; then
-    "$root/.venv/bin/ansible-doc" -t role "stackops.nova.$role" >/dev/null; count=$((count + 1))
-  fi
+for role in nova_compute nova_scheduler; do
+  [ -d "$installed/roles/$role" ] || { echo "role $role missing from the installed artifact" >&2; exit 1; }
+  "$root/.venv/bin/ansible-doc" -t role "stackops.nova.$role" >/dev/null; count=$((count + 1))
 done
 echo "ansible-doc rendered $count plugins and roles from the installed artifact"
 [ "$count" -ge 8 ] || { echo "expected at least 8 documented plugins, got $count" >&2; exit 1; }

@@ -413,14 +413,25 @@ def _check_filter(name, path):
                             % (path, name, ', '.join(sorted(known))))
 
 
+def _scheduler_options():
+    """The collection's scheduler option table (plugins/module_utils/_nova/conf/
+    scheduler_options.py, plain Python), loaded by its path: minicloud does not need the
+    collection to be installed."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'plugins',
+                        'module_utils', '_nova', 'conf', 'scheduler_options.py')
+    spec = importlib.util.spec_from_file_location('_stackops_scheduler_options',
+                                                  os.path.normpath(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def scheduler_option_groups():
-    """{option name: nova.conf section} for the ``scheduler`` key."""
-    from nova.conf import scheduler as sch
-    out = {o.name: 'filter_scheduler' for o in sch.filter_scheduler_opts}
-    out.update({o.name: 'scheduler' for o in sch.scheduler_opts})
-    out['default_availability_zone'] = 'DEFAULT'
-    out['default_schedule_zone'] = 'DEFAULT'
-    return out
+    """{option name: nova.conf section} for the ``scheduler`` key: the options of the
+    collection's scheduler option table that nova 34 has."""
+    return _scheduler_options().sections(34)
 
 
 def load(path):

@@ -11,55 +11,38 @@ naming the key.
 from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import releases
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import novaconf as _novaconf
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import scheduler_options as _options
 
 
 class ExplainError(ValueError):
     """Bad explain input (request, snapshot or scheduler configuration); the message names it."""
 
 
-# [filter_scheduler] and [scheduler] options the engine uses, with Nova 34's defaults.
-DEFAULT_WEIGHTS = {
-    "ram_weight_multiplier": 1.0,
-    "cpu_weight_multiplier": 1.0,
-    "disk_weight_multiplier": 1.0,
-    "io_ops_weight_multiplier": -1.0,
-    "soft_affinity_weight_multiplier": 1.0,
-    "soft_anti_affinity_weight_multiplier": 1.0,
-    "build_failure_weight_multiplier": 1000000.0,
-    "num_instances_weight_multiplier": 0.0,
-    "hypervisor_version_weight_multiplier": 1.0,
-    "image_props_weight_multiplier": 0.0,
-}
+# [filter_scheduler], [scheduler], [DEFAULT] and [workarounds] options the engine models, with
+# their defaults, types and sections from the one option table (_nova/conf/scheduler_options.py).
+_WEIGHT_NAMES = ("ram_weight_multiplier", "cpu_weight_multiplier", "disk_weight_multiplier",
+                 "io_ops_weight_multiplier", "soft_affinity_weight_multiplier",
+                 "soft_anti_affinity_weight_multiplier", "build_failure_weight_multiplier",
+                 "num_instances_weight_multiplier", "hypervisor_version_weight_multiplier",
+                 "image_props_weight_multiplier")
+DEFAULT_WEIGHTS = {name: _options.OPTIONS[name]["default"] for name in _WEIGHT_NAMES}
 
-DEFAULTS = {
-    "host_subset_size": 1,
-    "max_io_ops_per_host": 8,
-    "max_instances_per_host": 50,
-    "isolated_images": [],
-    "isolated_hosts": [],
-    "restrict_isolated_hosts_to_isolated_images": True,
-    "aggregate_image_properties_isolation_namespace": None,
-    "aggregate_image_properties_isolation_separator": ".",
-    "image_properties_default_architecture": None,
-    "max_attempts": 3,
-    "max_placement_results": 1000,
-    "limit_tenants_to_placement_aggregate": False,
-    "placement_aggregate_required_for_tenants": False,
-    "enable_isolated_aggregate_filtering": False,
-    "query_placement_for_image_type_support": False,
-    "image_metadata_prefilter": False,
-    "default_availability_zone": "nova",
-    "shuffle_best_same_weighed_hosts": False,
-    "disable_fallback_pcpu_query": False,  # [workarounds]
-    "disable_group_policy_check_upcall": False,  # [workarounds]: nova-compute's claim-time group check
-    "packing_host_numa_cells_allocation_strategy": False,  # [compute]: NUMATopologyFilter's cell order
-    # Stein..2023.1 only: the AZ prefilter was opt-in before AvailabilityZoneFilter left.
-    "query_placement_for_availability_zone": False,
-    # Legacy options, used only when the target release still had the filters.
-    "cpu_allocation_ratio": None,
-    "ram_allocation_ratio": None,
-    "disk_allocation_ratio": None,
-}
+_OPTION_NAMES = ("host_subset_size", "max_io_ops_per_host", "max_instances_per_host", "isolated_images",
+                 "isolated_hosts", "restrict_isolated_hosts_to_isolated_images",
+                 "aggregate_image_properties_isolation_namespace",
+                 "aggregate_image_properties_isolation_separator", "image_properties_default_architecture",
+                 "max_attempts", "max_placement_results", "limit_tenants_to_placement_aggregate",
+                 "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
+                 "query_placement_for_image_type_support", "image_metadata_prefilter",
+                 "default_availability_zone", "shuffle_best_same_weighed_hosts",
+                 "disable_fallback_pcpu_query", "disable_group_policy_check_upcall",
+                 "packing_host_numa_cells_allocation_strategy",  # [compute]: NUMATopologyFilter's cell order
+                 # Stein..2023.1 only: the AZ prefilter was opt-in before AvailabilityZoneFilter left.
+                 "query_placement_for_availability_zone",
+                 # Legacy options, used only when the target release still had the filters.
+                 "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+DEFAULTS = {name: _options.OPTIONS[name]["default"] for name in _OPTION_NAMES}
 
 # Options kept as given (None = not known); their modules parse them and name them in errors.
 # pci_alias: [pci] alias (JSON strings); pci_in_placement: [filter_scheduler] pci_in_placement;
@@ -68,15 +51,20 @@ DEFAULTS = {
 RAW_KEYS = ("pci_alias", "pci_in_placement", "metrics_weight_setting",
             "query_placement_for_routed_network_aggregates", "compute_service_min_version")
 
-_BOOL_KEYS = ("restrict_isolated_hosts_to_isolated_images", "limit_tenants_to_placement_aggregate",
-              "placement_aggregate_required_for_tenants", "enable_isolated_aggregate_filtering",
-              "query_placement_for_image_type_support", "image_metadata_prefilter",
-              "shuffle_best_same_weighed_hosts", "disable_fallback_pcpu_query",
-              "disable_group_policy_check_upcall", "packing_host_numa_cells_allocation_strategy",
-              "query_placement_for_availability_zone")
-_INT_KEYS = ("host_subset_size", "max_io_ops_per_host", "max_instances_per_host", "max_attempts",
-             "max_placement_results")
-_LIST_KEYS = ("isolated_images", "isolated_hosts")
+
+def _of_type(*kinds):
+    return tuple(name for name in _OPTION_NAMES if _options.OPTIONS[name]["type"] in kinds)
+
+
+_BOOL_KEYS = _of_type("bool")
+_INT_KEYS = _of_type("int")
+_LIST_KEYS = _of_type("list")
+_FLOAT_KEYS = _of_type("float")
+
+# Keys of the scheduler mapping that bring a nova.conf: its text (the engine reads it), or a
+# path (read by the scheduling_explain module on its host, which passes the text on).
+NOVA_CONF_TEXT = "nova_conf_text"
+NOVA_CONF_PATH = "nova_conf"
 
 
 def default_filters(major):
@@ -135,11 +123,49 @@ def _list(value, key):
     raise ExplainError("scheduler.%s must be a list (or a comma-separated string), got %r" % (key, value))
 
 
+def _with_nova_conf(config, major):
+    """``config`` with the options of its ``nova_conf_text`` filled in (keys given beside it win).
+
+    Returns (config, warnings). The text is read with the project's nova.conf reader and the
+    option table (sections, types, deprecated names for the target release ``major``)."""
+    if NOVA_CONF_PATH in config:
+        raise ExplainError("scheduler.%s: a nova.conf path is read only by the stackops.nova.scheduling_explain "
+                           "module; here give the file's text as scheduler.%s (for example "
+                           "lookup('ansible.builtin.file', path), or slurp's content | b64decode)"
+                           % (NOVA_CONF_PATH, NOVA_CONF_TEXT))
+    if NOVA_CONF_TEXT not in config:
+        return config, []
+    try:
+        values, warnings = _options.read_nova_conf(config[NOVA_CONF_TEXT], major, "scheduler." + NOVA_CONF_TEXT,
+                                                   conf_class=_novaconf.NovaConf)
+    except _options.OptionError as exc:
+        raise ExplainError(str(exc)) from None
+    merged = {}
+    weights = {}
+    for name, value in values.items():
+        if name in DEFAULT_WEIGHTS:
+            weights[name] = value
+        elif name in DEFAULTS or name in ("enabled_filters", "weight_classes", "available_filters"):
+            merged[name] = value
+    for key, value in config.items():
+        if key == NOVA_CONF_TEXT:
+            continue
+        if key == "weights" and isinstance(value, dict):
+            weights.update(value)
+            continue
+        merged[key] = value
+    if weights:
+        merged["weights"] = weights
+    return merged, warnings
+
+
 def normalize_scheduler(config, nova_release=None):
     """Return a complete scheduler configuration with Nova's defaults filled in.
 
     ``config`` is the ``scheduler`` mapping (or None); ``nova_release`` picks the defaults
-    and which filters exist (None = the latest release the collection knows).
+    and which filters exist (None = the latest release the collection knows). The mapping may
+    bring a scheduler's nova.conf as ``nova_conf_text`` (a text, the texts of the files one
+    scheduler loads, or ``{host: text}``); the keys given beside it override what it says.
     """
     if config is None:
         config = {}
@@ -150,9 +176,13 @@ def normalize_scheduler(config, nova_release=None):
         major = releases.nova_major(release)
     except ValueError as exc:
         raise ExplainError("scheduler.nova_release: %s" % exc) from None
+    from_nova_conf = isinstance(config.get(NOVA_CONF_TEXT), (str, list, tuple, dict))
+    config, conf_warnings = _with_nova_conf(config, major)
     result = dict(DEFAULTS)
     result["nova_release"] = release
     result["nova_major"] = major if major is not None else releases.LATEST_MAJOR
+    result["config_warnings"] = conf_warnings
+    result["from_nova_conf"] = from_nova_conf
     extra = {"enabled_filters", "weights", "weight_classes", "nova_release", "available_filters"} | set(RAW_KEYS)
     known = set(DEFAULTS) | set(DEFAULT_WEIGHTS) | extra
     unknown = sorted(k for k in config if k not in known)
@@ -167,7 +197,7 @@ def normalize_scheduler(config, nova_release=None):
             result[key] = _int(value, key)
         elif key in _LIST_KEYS:
             result[key] = _list(value, key)
-        elif key.endswith("_allocation_ratio"):
+        elif key in _FLOAT_KEYS:
             result[key] = _float(value, key)
         else:
             result[key] = str(value)

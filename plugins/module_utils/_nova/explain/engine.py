@@ -403,14 +403,16 @@ def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_re
     return out
 
 
-HOW_TO_CONFIGURE = ("give the real one with the scheduler option (nova.conf's [filter_scheduler] enabled_filters "
-                    "and options: read them with stackops.nova.nova_config or community.general.from_ini, see "
-                    "docs/explain.md 'The scheduler configuration, from nova.conf') or in the snapshot's "
-                    "scheduler key")
+HOW_TO_CONFIGURE = ("give the scheduler's nova.conf (scheduler: {nova_conf: path} or {nova_conf_text: text}, see "
+                    "docs/explain.md 'The scheduler configuration, from nova.conf') or its options in the scheduler "
+                    "option or the snapshot's scheduler key")
 
 
 def assumption_warnings(given, conf):
     """Warnings for what the engine assumed because the configuration was not given."""
+    if conf.get("from_nova_conf"):
+        # what nova.conf leaves out, Nova itself takes at its default: nothing was assumed
+        return list(conf.get("config_warnings") or [])
     if given is None or not given:
         return ["no scheduler configuration given: assuming Nova's defaults for %s (enabled_filters %s, every "
                 "option at its default); a cloud with other filters or options (isolated hosts, tenant aggregates, "

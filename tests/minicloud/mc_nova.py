@@ -285,6 +285,16 @@ def _define_driver():
                         s.get('disk_allocation_ratio', 1.0)),
                     'reserved': disk_reserved},
             }
+            if s.get('pcpus'):
+                # dedicated host CPUs ([compute] cpu_dedicated_set), never
+                # overcommitted
+                inv[orc.PCPU] = {
+                    'total': s['pcpus'], 'min_unit': 1,
+                    'max_unit': s['pcpus'], 'step_size': 1,
+                    'allocation_ratio': 1.0, 'reserved': 0}
+            for field in ('max_unit', 'step_size'):
+                for rc, value in (s.get(field) or {}).items():
+                    inv[rc][field] = value
             provider_tree.update_inventory(nodename, inv)
             traits = s.get('traits') or []
             if traits:

@@ -20,7 +20,7 @@ description:
     returns RV(totals) per resource class for the selection, honest about allocation ratios and
     reserved amounts (capacity = (total - reserved) x allocation_ratio, as placement computes it).
   - With O(flavor), computes how many more instances of that flavor fit on each node and in total,
-    with the explain engine's headroom (the same numbers as M(stackops.nova.scheduling_explain)):
+    with the explain engine's headroom (the same numbers as M(stackops.nova.scheduling_explain)), counting
     max_unit, step_size, C(resources:*) overrides, C(hw:cpu_policy=dedicated) (PCPU, and Nova's VCPU
     fallback query), the enabled host filters (NumInstancesFilter, anti-affinity with
     C(max_server_per_host) for O(server_group), aggregate metadata ...).
@@ -83,7 +83,7 @@ options:
     type: dict
   server_group:
     description:
-      - With O(flavor), the server group (name or id) the new instances join: anti-affinity counts
+      - With O(flavor), the server group (name or id) the new instances join; anti-affinity counts
         C(max_server_per_host) minus the members already on each node.
     type: str
   return_hypervisors:
@@ -275,7 +275,7 @@ headroom:
     hosts:
       description:
         - Per node, C(count) (the smallest bound of the checks that limit a count, null when unknown),
-          C(limited_by) (the class or filter that runs out first), C(schedulable) (null: only if
+          C(limited_by) (the class or filter that runs out first), C(schedulable) (null when the node fits only if
           C(unknown_checks) pass), C(reasons) (why not) and C(fits) (count when schedulable, else 0).
       type: list
       elements: dict

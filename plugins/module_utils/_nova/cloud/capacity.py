@@ -97,10 +97,19 @@ VIEW_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "alloca
 
 def as_view(view):
     """A snapshot's resource entry as a complete view: kept when it has every field, else
-    computed by :func:`resource_view` (hand-written snapshots may give only the inventory)."""
+    computed by :func:`resource_view` (hand-written snapshots may give only the inventory).
+    A usage given as None (placement's usages could not be read) stays None: unknown."""
     if all(k in view for k in VIEW_FIELDS) and view["max_unit"] is not None:
         return view
-    return resource_view(view, view.get("used") or 0)
+    result = resource_view(view, view.get("used") or 0)
+    if "used" in view and view["used"] is None:
+        result["used"] = result["free"] = None
+    return result
+
+
+def usage_known(resources):
+    """Are a provider's inventory and usage known (some class, every usage given)?"""
+    return bool(resources) and all(view.get("used") is not None for view in resources.values())
 
 
 def host_state_figures(resources):

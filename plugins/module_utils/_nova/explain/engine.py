@@ -14,6 +14,7 @@ placement claim still fits is chosen).
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import claim as CL
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
@@ -241,7 +242,7 @@ def capacity_bound(ctx, hosts, rc_checks):
     """At most how many instances of the request placement can hold on ``hosts`` (None: unbounded)."""
     total = 0
     for host in hosts:
-        if not host.resources:
+        if not capacity.usage_known(host.resources):
             return None
         count, _by = H.host_capacity(ctx, rc_checks, host)
         if count is None:
@@ -280,7 +281,7 @@ def _place(ctx, checks, matrix, candidates, filter_idx, claim_idx, count, strict
     attempts = 1 if ctx.forced else max(1, int(ctx.conf.get("max_attempts") or 1))
 
     def fits_now(check, host, extra):
-        if not strict and not host.resources:
+        if not strict and not capacity.usage_known(host.resources):
             return True
         return check.fits_with(host, extra, state.used.get(host.index))
 

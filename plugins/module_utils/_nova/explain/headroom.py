@@ -13,6 +13,7 @@ read these rows: one model, one answer.
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
 
@@ -51,7 +52,7 @@ def headroom_rows(result):
         blockers = [(checks[i], cell) for i, cell in enumerate(row)
                     if cell["verdict"] == C.ERROR or (cell["verdict"] in _BAD and not checks[i].counts)]
         unsure = [(checks[i], cell) for i, cell in enumerate(row) if cell["verdict"] in _UNSURE]
-        if host.resources:
+        if capacity.usage_known(host.resources):
             count, by = host_capacity(ctx, checks, host)
             count = 0 if count is None else count
         else:
@@ -78,7 +79,7 @@ def compute_headroom(result):
     for host, count, by, blockers, unsure in headroom_rows(result):
         if blockers:
             continue
-        if unsure and count is None:
+        if count is None:
             maybe_per_host[host.label] = None
             continue
         if count:

@@ -41,7 +41,7 @@ class ResourceClass(C.Check):
 
     def key(self, host, ctx):
         view = host.resources.get(self.rc)
-        if self.fallback is not None:
+        if self.fallback is not None or not capacity.usage_known(host.resources):
             return None
         if view is None:
             return (None, bool(host.resources))
@@ -50,9 +50,9 @@ class ResourceClass(C.Check):
 
     def evaluate(self, host, ctx, state):
         view = host.resources.get(self.rc)
+        if not capacity.usage_known(host.resources):
+            return C.unknown("placement inventory unknown" if not host.resources else "placement usage unknown")
         if view is None:
-            if not host.resources:
-                return C.unknown("placement inventory unknown")
             the_cell = C.fail(C.STATIC, "needs %d; the provider has no %s inventory" % (self.amount, self.rc),
                               "no %s inventory" % self.rc)
         else:
@@ -113,13 +113,13 @@ class ResourceClass(C.Check):
         """Allocations of this class that still fit; for PCPU with Nova's fallback query, the PCPU
         ones plus the VCPU ones (each instance takes one or the other; the classes both queries
         share, memory and disk, bound the sum through their own checks)."""
-        if not host.resources:
+        if not capacity.usage_known(host.resources):
             return None
         primary, extra = self._counts(host)
         return primary + extra
 
     def limit_name(self, host, ctx):
-        if self.fallback is not None and host.resources and self._counts(host)[0] == 0:
+        if self.fallback is not None and capacity.usage_known(host.resources) and self._counts(host)[0] == 0:
             return self.fallback[0]
         return self.rc
 

@@ -75,3 +75,16 @@ def test_a_snapshot_the_engine_accepts_never_raises_in_hypervisor_info_headroom(
                                      "DISK_GB": {"total": 100, "used": 0}}
     explained, hypervisor_info, _room = both(snap, B.flavor("f", vcpus=1, ram=1024, disk=1))
     assert explained == hypervisor_info == {"a": 3}
+
+
+def test_unknown_usage_is_unknown_in_both_never_zero_used():
+    """Placement's usages unreadable (used None): the host's headroom is unknown in both modules
+    (the engine took None as 0 and counted 25 more there)."""
+    snap = B.snapshot([B.host("a"), B.host("b")])
+    for view in snap["hosts"][0]["resources"].values():
+        view["used"] = view["free"] = None
+    out = engine.explain(snap, {"flavor": B.flavor()}, relax=False)
+    assert out["headroom"]["per_host"] == {"b": 25} and out["headroom"]["maybe_per_host"] == {"a": None}
+    assert out["headroom"]["total_if_unknowns_pass"] is None
+    room = facts.headroom(snap["hosts"], capacity.flavor_request(B.flavor()))
+    assert room["total"] == 25 and room["unknown"] == ["a"] and room["total_if_unknowns_pass"] is None

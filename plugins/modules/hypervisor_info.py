@@ -289,6 +289,11 @@ snapshot:
       the availability zones, the server groups and C(warnings) about partial data.
   returned: always
   type: dict
+  contains:
+    hosts:
+      description: The selected compute nodes, each once (the keys are listed under RV(hypervisors)).
+      type: list
+      elements: dict
 """
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule

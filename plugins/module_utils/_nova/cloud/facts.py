@@ -392,7 +392,7 @@ def headroom(hosts, request, pcpu_fallback=True, flavor=None, snapshot=None, sch
     if scheduler is None:
         scheduler = snap.get("scheduler")
     conf = normalize_scheduler(scheduler, (snap.get("source") or {}).get("nova_release"))
-    conf = dict(conf, disable_fallback_pcpu_query=not pcpu_fallback)
+    conf = dict(conf, disable_fallback_pcpu_query=bool(conf.get("disable_fallback_pcpu_query")) or not pcpu_fallback)
     req = normalize_request({"flavor": flavor or _flavor_from_request(request),
                              "scheduler_hints": scheduler_hints or {}}, snap)
     req["placement"] = dict(req["placement"], **{k: request[k] for k in request if k in req["placement"]})

@@ -20,6 +20,9 @@ cat "$out/history.txt"
 echo "== hypervisor_info vs the sequential openstack CLI on a 200-hypervisor minicloud"
 .venv/bin/python benchmarks/facts_bench.py --port-base 19000 | tee "$out/facts.txt"
 
+echo "== hypervisor_info: hosts once vs twice (and the code before the change) on a 200-hypervisor minicloud"
+.venv/bin/python benchmarks/hosts_once_bench.py --port-base 27200 --repeat 5 --json "$out/hosts_once.json"
+
 echo "== the HTML report at 1,000 and 10,000 hosts vs a naive table, in headless Chromium"
 .venv/bin/python benchmarks/report_bench.py --hosts 1000,10000 --repeat 3 --json "$out/report.json"
 echo "== placement_audit vs nova-manage placement audit on a 200-hypervisor minicloud"

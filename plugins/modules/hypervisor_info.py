@@ -20,10 +20,14 @@ description:
     returns RV(totals) per resource class for the selection, honest about allocation ratios and
     reserved amounts (capacity = (total - reserved) x allocation_ratio, as placement computes it).
   - With O(flavor), computes how many more instances of that flavor fit on each node and in total,
-    respecting max_unit, step_size, C(resources:*) overrides and C(hw:cpu_policy=dedicated) (PCPU).
-  - Returns the whole result as a cloud snapshot (RV(snapshot), version 1, see C(docs/snapshot.md))
-    that can be saved to a file and handed to M(stackops.nova.scheduling_explain) or the
-    C(stackops.nova.explain) filter offline.
+    with the explain engine's headroom (the same numbers as M(stackops.nova.scheduling_explain)), counting
+    max_unit, step_size, C(resources:*) overrides, C(hw:cpu_policy=dedicated) (PCPU, and Nova's VCPU
+    fallback query), the enabled host filters (NumInstancesFilter, anti-affinity with
+    C(max_server_per_host) for O(server_group), aggregate metadata ...).
+  - Returns the hosts once, inside the cloud snapshot (RV(snapshot), version 1, see
+    C(docs/snapshot.md)) that can be saved to a file and handed to M(stackops.nova.scheduling_explain)
+    or the C(stackops.nova.explain) filter offline. RV(hypervisors), the same list again, only with
+    O(return_hypervisors).
   - "Requests: one paginated hypervisor list (at microversion 2.87, which keeps C(cpu_info) and spares
     Nova an uptime call per hypervisor), one service list, one aggregate list, one server list and
     one server group list from Nova, one provider list from placement; then, for 50 or more selected
@@ -70,11 +74,27 @@ options:
     description:
       - A flavor name or id, or an inline flavor (a dict with C(vcpus), C(ram) in MB, C(disk),
         C(ephemeral) in GB, C(swap) in MB and C(extra_specs)). Adds RV(headroom).
-      - A node counts towards RV(headroom.total) only when its service is enabled and up, its provider
-        lacks C(COMPUTE_STATUS_DISABLED) and it has the flavor's required traits and none of its
-        forbidden ones. Host filters (affinity, aggregate metadata, NUMA, PCI) are not applied; use
-        M(stackops.nova.scheduling_explain) for those.
+      - A node counts towards RV(headroom.total) only when every check of the explain engine passes on
+        it (prefilters, placement traits, the enabled host filters of O(scheduler)); a node that fits
+        only if unknown checks pass (for example the NUMA claim of a pinned flavor, which needs the
+        host's NUMA topology) is in RV(headroom.total_if_unknowns_pass) instead.
     type: raw
+  scheduler:
+    description:
+      - The scheduler configuration the headroom assumes, as for M(stackops.nova.scheduling_explain)
+        (C(enabled_filters), C(max_instances_per_host), ...). Default the snapshot's, else Nova's defaults.
+    type: dict
+  server_group:
+    description:
+      - With O(flavor), the server group (name or id) the new instances join; anti-affinity counts
+        C(max_server_per_host) minus the members already on each node.
+    type: str
+  return_hypervisors:
+    description:
+      - Also return the hosts as RV(hypervisors), a second copy of RV(snapshot.hosts) (earlier versions
+        always returned it). The copy doubles the result (about 2 MB for 200 nodes).
+    type: bool
+    default: false
   boot_from_volume:
     description:
       - Whether the instances of O(flavor) boot from a volume (their root disk then takes no DISK_GB).
@@ -173,7 +193,7 @@ EXAMPLES = r"""
 - name: Free vCPUs per node, after overcommit and reserved
   ansible.builtin.debug:
     msg: "{{ item.name }}: {{ item.resources.VCPU.free }} of {{ item.resources.VCPU.capacity }}"
-  loop: "{{ facts.hypervisors }}"
+  loop: "{{ facts.snapshot.hosts }}"
   loop_control:
     label: "{{ item.name }}"
 
@@ -210,7 +230,7 @@ hypervisors:
   description:
     - The selected compute nodes, sorted by host then node; the same objects as C(snapshot.hosts).
     - The full schema is in C(docs/snapshot.md); the main keys are shown here.
-  returned: always
+  returned: when O(return_hypervisors=true)
   type: list
   elements: dict
   contains:
@@ -293,10 +313,15 @@ headroom:
       description: How many more fit on the schedulable selected nodes together.
       type: int
       sample: 42
+    total_if_unknowns_pass:
+      description: The total if the unknown checks pass on the uncertain nodes (null when one of them has unknown capacity).
+      type: int
+      returned: when a node fits only if unknown checks pass
     hosts:
       description:
-        - Per node, C(count) (what the capacity allows, null when unknown), C(limited_by) (the class
-          that runs out first), C(schedulable), C(reasons) (why not) and C(fits) (count when schedulable, else 0).
+        - Per node, C(count) (the smallest bound of the checks that limit a count, null when unknown),
+          C(limited_by) (the class or filter that runs out first), C(schedulable) (null when the node fits only if
+          C(unknown_checks) pass), C(reasons) (why not) and C(fits) (count when schedulable, else 0).
       type: list
       elements: dict
     unknown:
@@ -309,6 +334,11 @@ snapshot:
       the availability zones, the server groups and C(warnings) about partial data.
   returned: always
   type: dict
+  contains:
+    hosts:
+      description: The selected compute nodes, each once (the keys are listed under RV(hypervisors)).
+      type: list
+      elements: dict
 """
 
 import os
@@ -333,6 +363,9 @@ class HypervisorInfoModule(NovaModule):
         flavor=dict(type="raw"),
         boot_from_volume=dict(type="bool", default=False),
         pcpu_fallback=dict(type="bool", default=True),
+        scheduler=dict(type="dict"),
+        server_group=dict(type="str"),
+        return_hypervisors=dict(type="bool", default=False),
         placement=dict(type="bool", default=True),
         placement_workers=dict(type="int", default=8),
         servers=dict(type="bool", default=True),
@@ -380,12 +413,16 @@ class HypervisorInfoModule(NovaModule):
         for message in snapshot["warnings"]:
             self.warn(message)
         result = {
-            "hypervisors": snapshot["hosts"],
             "totals": _cap.totals(snapshot["hosts"]),
             "snapshot": snapshot,
         }
+        if self.params["return_hypervisors"]:
+            result["hypervisors"] = snapshot["hosts"]
         if request is not None:
-            room = _facts.headroom(snapshot["hosts"], request, pcpu_fallback=self.params["pcpu_fallback"])
+            hints = {"group": self.params["server_group"]} if self.params["server_group"] else {}
+            room = _facts.headroom(snapshot["hosts"], request, pcpu_fallback=self.params["pcpu_fallback"],
+                                   flavor=flavor, snapshot=snapshot, scheduler=self.params["scheduler"],
+                                   scheduler_hints=hints)
             room["flavor"] = flavor
             room["request"] = request
             result["headroom"] = room

@@ -114,8 +114,10 @@ def wait_for_usage(conn, node, predicate, timeout=30):
 # ------------------------------------------------------------------ hypervisor_info
 
 def test_module_reports_topology_ratios_reserved_and_joins(cloud, tmp_path):
-    result, output = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud"})
+    result, output = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud",
+                                                                     "return_hypervisors": True})
     assert not result.get("failed"), result
+    assert result["hypervisors"] == result["snapshot"]["hosts"]
     hosts = by_node(result["hypervisors"])
     assert sorted(hosts) == sorted(NODES)
     fa1, fa2 = hosts["fa1"], hosts["fa2"]
@@ -188,8 +190,12 @@ def test_filters_select_and_empty_matches_do_not_fail(cloud, tmp_path, conn):
     assert names(snapshot(conn, availability_zone="az-b")) == ["fb1", "fd", "fm-n0001", "fm-n0002"]
     assert names(snapshot(conn, service_status="disabled")) == ["fb1"]
     assert names(snapshot(conn, service_status="enabled", availability_zone="az-a", aggregate="fast")) == ["fa1"]
-    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"]})
+    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"],
+                                                                      "return_hypervisors": True})
     assert not result.get("failed") and result["hypervisors"] == [] and result["totals"] == {}
+    # by default the hosts come once, in the snapshot
+    once, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["fa*"]})
+    assert "hypervisors" not in once and sorted(names(once["snapshot"])) == ["fa1", "fa2"]
 
 
 def test_headroom_matches_what_actually_boots(cloud, tmp_path, conn):
@@ -308,7 +314,8 @@ def test_placement_unreachable_returns_novas_part_with_a_warning(cloud, tmp_path
     extra = tmp_path / "clouds.yaml"
     extra.write_text(yaml.safe_dump(clouds))
     result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": dict(entry.items()),
-                                                                      "flavor": "f.fill"})
+                                                                      "flavor": "f.fill",
+                                                                      "return_hypervisors": True})
     assert not result.get("failed"), result
     hosts = by_node(result["hypervisors"])
     assert sorted(hosts) == sorted(NODES)
@@ -357,7 +364,7 @@ def test_placement_drift_the_snapshot_decides_is_a_warning_naming_the_host(cloud
     assert len(audit) == 2, result["snapshot"]["warnings"]
     trait = [w for w in audit if "COMPUTE_STATUS_DISABLED" in w][0]
     # the free capacity placement hides is what the module reports free on fa2
-    free = by_node(result["hypervisors"])["fa2"]["resources"]
+    free = by_node(result["snapshot"]["hosts"])["fa2"]["resources"]
     assert trait.startswith("placement audit: service nova-compute on fa2 is enabled but provider fa2 has "
                             "COMPUTE_STATUS_DISABLED; effect on these numbers: placement hides its free "
                             "DISK_GB=%d, MEMORY_MB=%d, VCPU=%d from the scheduler"

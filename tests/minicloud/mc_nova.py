@@ -379,6 +379,16 @@ def _define_driver():
                         'total': len(pcpus), 'min_unit': 1,
                         'max_unit': len(pcpus), 'step_size': 1,
                         'allocation_ratio': 1.0, 'reserved': 0}
+            elif s.get('pcpus'):
+                # dedicated host CPUs ([compute] cpu_dedicated_set), never
+                # overcommitted
+                inv[orc.PCPU] = {
+                    'total': s['pcpus'], 'min_unit': 1,
+                    'max_unit': s['pcpus'], 'step_size': 1,
+                    'allocation_ratio': 1.0, 'reserved': 0}
+            for field in ('max_unit', 'step_size'):
+                for rc, value in (s.get(field) or {}).items():
+                    inv[rc][field] = value
             provider_tree.update_inventory(nodename, inv)
             traits = list(s.get('traits') or [])
             if any(len(sib) > 1 for c in (s.get('numa') or {}).get('cells', [])

@@ -34,7 +34,8 @@ HOST = {
     'disk_allocation_ratio': NUM, 'reserved_host_memory_mb': INT,
     'reserved_host_disk_mb': INT, 'reserved_host_cpus': INT,
     'traits': [STR], 'disabled': STR, 'fail_builds': BOOL,
-    'hypervisor_type': STR, 'numa': NUMA, 'pci_devices': [PCI_DEVICE],
+    'hypervisor_type': STR, 'numa': NUMA, 'pci_devices': [PCI_DEVICE], 'pcpus': INT,
+    'max_unit': {'*': INT}, 'step_size': {'*': INT},
 }
 AGGREGATE = {'name': STR, 'availability_zone': STR, 'hosts': [STR],
              'metadata': {'*': STR}}
@@ -185,6 +186,19 @@ def validate(topo):
         if h.get('reserved_host_disk_mb', 0) >= h['local_gb'] * 1024:
             raise TopologyError('%s.reserved_host_disk_mb: must be below '
                                 'local_gb * 1024' % p)
+        if h.get('pcpus') is not None and h['pcpus'] < 1:
+            raise TopologyError('%s.pcpus: must be >= 1' % p)
+        for k in ('max_unit', 'step_size'):
+            for rc, v in (h.get(k) or {}).items():
+                if rc not in ('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB'):
+                    raise TopologyError('%s.%s.%s: not one of VCPU, PCPU, '
+                                        'MEMORY_MB, DISK_GB' % (p, k, rc))
+                if v < 1:
+                    raise TopologyError('%s.%s.%s: must be >= 1'
+                                        % (p, k, rc))
+                if rc == 'PCPU' and not h.get('pcpus'):
+                    raise TopologyError('%s.%s.PCPU: the host has no pcpus'
+                                        % (p, k))
         for k in ('cpu_allocation_ratio', 'ram_allocation_ratio',
                   'disk_allocation_ratio'):
             if k in h and h[k] <= 0:

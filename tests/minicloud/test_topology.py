@@ -25,7 +25,7 @@ def topo(**extra):
     return t
 
 
-@pytest.mark.parametrize('name', ['demo', 'test', 'scale200', 'numa'])
+@pytest.mark.parametrize('name', ['demo', 'test', 'scale200', 'numa', '../../e2e/topologies/headroom'])
 def test_shipped_topologies_load(name):
     t = mc_topology.load(os.path.join(HERE, 'topologies', '%s.yml' % name))
     assert t['hosts']
@@ -70,6 +70,15 @@ def test_scale200_has_200_nodes():
     ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
                  'traits': ['SSD']}]},
      "hosts[0].traits[0]: 'SSD' is not a custom trait"),
+    ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
+                 'max_unit': {'GPU': 1}}]},
+     'hosts[0].max_unit.GPU: not one of VCPU, PCPU, MEMORY_MB, DISK_GB'),
+    ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
+                 'step_size': {'MEMORY_MB': 0}}]},
+     'hosts[0].step_size.MEMORY_MB: must be >= 1'),
+    ({'hosts': [{'name': 'a', 'vcpus': 4, 'memory_mb': 4096, 'local_gb': 10,
+                 'max_unit': {'PCPU': 2}}]},
+     'hosts[0].max_unit.PCPU: the host has no pcpus'),
 ])
 def test_bad_topology_names_the_key(bad, message):
     with pytest.raises(mc_topology.TopologyError) as e:

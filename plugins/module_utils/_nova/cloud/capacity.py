@@ -4,7 +4,8 @@
 """Placement capacity arithmetic and flavor -> resource request translation.
 
 Private library code over plain data (no Ansible, no SDK imports), shared by
-hypervisor_info (headroom), the explain engine (placement stage) and the filters.
+hypervisor_info, the explain engine (placement stage, headroom, HostState figures) and the
+filters: the one place where capacity is computed from inventories and usages.
 
 Placement's rule, for one resource class of one provider, is
 ``used + amount <= (total - reserved) * allocation_ratio`` together with
@@ -88,6 +89,51 @@ def resource_view(inventory, used=0):
         "used": used,
         "capacity": cap,
         "free": cap - used,
+    }
+
+
+VIEW_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio", "used", "capacity")
+
+
+def as_view(view):
+    """A snapshot's resource entry as a complete view: kept when it has every field, else
+    computed by :func:`resource_view` (hand-written snapshots may give only the inventory).
+    A usage given as None (placement's usages could not be read) stays None: unknown."""
+    if all(k in view for k in VIEW_FIELDS) and view["max_unit"] is not None:
+        return view
+    result = resource_view(view, view.get("used") or 0)
+    if "used" in view and view["used"] is None:
+        result["used"] = result["free"] = None
+    return result
+
+
+def usage_known(resources):
+    """Are a provider's inventory and usage known (some class, every usage given)?"""
+    return bool(resources) and all(view.get("used") is not None for view in resources.values())
+
+
+def host_state_figures(resources):
+    """What Nova's ``HostState.update_from_compute_node`` derives from a node's inventory and
+    usage (the attributes the legacy Ram/Core/Disk filters, JsonFilter and the weighers read):
+    free amounts without allocation ratios, disk in MB."""
+    mem = resources.get("MEMORY_MB") or {}
+    disk = resources.get("DISK_GB") or {}
+    cpu = resources.get("VCPU") or {}
+
+    def num(view, key):
+        value = view.get(key)
+        return value if value is not None else 0
+    return {
+        "total_usable_ram_mb": num(mem, "total"),
+        "total_usable_disk_gb": num(disk, "total"),
+        "disk_mb_used": (num(disk, "used") + num(disk, "reserved")) * 1024,
+        "free_ram_mb": num(mem, "total") - num(mem, "reserved") - num(mem, "used"),
+        "free_disk_mb": (num(disk, "total") - num(disk, "reserved") - num(disk, "used")) * 1024,
+        "vcpus_total": num(cpu, "total"),
+        "vcpus_used": num(cpu, "used"),
+        "ram_allocation_ratio": mem.get("allocation_ratio"),
+        "cpu_allocation_ratio": cpu.get("allocation_ratio"),
+        "disk_allocation_ratio": disk.get("allocation_ratio"),
     }
 
 

@@ -15,6 +15,10 @@ import fnmatch
 import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity as _cap
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine as _engine
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import headroom as _headroom
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import normalize_scheduler
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.request import normalize_request
 
 SNAPSHOT_VERSION = 1
 DEFAULT_AVAILABILITY_ZONE = "nova"
@@ -357,100 +361,61 @@ def new_snapshot(hosts, aggregates, server_groups=None, warnings=None, source=No
 
 # ---------------------------------------------------------------- flavor headroom
 
-def host_blockers(entry, request):
-    """Why the scheduler would not place the request on this host regardless of capacity.
+def _flavor_from_request(request):
+    """A flavor with the sizes of a placement request (for callers that give only the request)."""
+    res = request.get("resources") or {}
+    return {"name": "flavor", "vcpus": max(1, res.get("VCPU", 0) + res.get("PCPU", 0)),
+            "ram": max(1, res.get("MEMORY_MB", 0)), "disk": res.get("DISK_GB", 0), "extra_specs": {}}
 
-    Checks the nova-compute service (enabled, up, not forced down), the
-    COMPUTE_STATUS_DISABLED trait, and the request's required/forbidden traits.
-    Returns a list of sentences ([] = schedulable as far as known).
+
+def headroom(hosts, request, pcpu_fallback=True, flavor=None, snapshot=None, scheduler=None,
+             scheduler_hints=None):
+    """How many more instances of a flavor fit, per host and in total: the explain engine's headroom.
+
+    ``request`` is :func:`capacity.flavor_request`'s result (the placement request the engine
+    uses); ``flavor`` the flavor itself (its extra specs feed the host filters; without it only
+    the request's sizes are known). ``snapshot`` gives the aggregates and server groups
+    (``hosts`` are its selected hosts), ``scheduler`` the configuration (None: the snapshot's,
+    else Nova's defaults), ``scheduler_hints`` e.g. ``{"group": id}``. With ``pcpu_fallback``
+    (Nova's default, ``[workarounds] disable_fallback_pcpu_query = false``) a
+    ``hw:cpu_policy=dedicated`` flavor may also land on VCPU inventory.
+
+    Per host: ``count`` (the smallest bound of the checks that limit a count: placement with
+    max_unit/step_size and the PCPU fallback, NumInstancesFilter, anti-affinity; None when the
+    inventory is unknown), ``limited_by``, ``schedulable`` (True; False when a check excludes the
+    host; None when it fits only if ``unknown_checks`` pass), ``reasons`` and ``fits`` (count
+    when schedulable, else 0). ``total`` sums ``fits``; ``total_if_unknowns_pass`` adds the
+    uncertain hosts (None when one of them has unknown capacity); ``unknown`` lists the hosts
+    whose capacity is unknown.
     """
-    reasons = []
-    service = entry.get("service")
-    if service is None:
-        reasons.append("no nova-compute service")
-    else:
-        if service.get("status") != "enabled":
-            reasons.append("service disabled" + (" (%s)" % service["disabled_reason"]
-                                                 if service.get("disabled_reason") else ""))
-        if service.get("state") != "up":
-            reasons.append("service down")
-        if service.get("forced_down"):
-            reasons.append("service forced down")
-    traits = entry.get("traits")
-    if traits is not None:
-        if "COMPUTE_STATUS_DISABLED" in traits and not any(r.startswith("service disabled") for r in reasons):
-            reasons.append("provider has trait COMPUTE_STATUS_DISABLED")
-        missing = [t for t in request.get("required_traits", []) if t not in traits]
-        if missing:
-            reasons.append("missing required trait(s) %s" % ", ".join(missing))
-        present = [t for t in request.get("forbidden_traits", []) if t in traits]
-        if present:
-            reasons.append("has forbidden trait(s) %s" % ", ".join(present))
-    return reasons
-
-
-def _consume(resources, amounts, count):
-    """A copy of ``resources`` with ``count`` more allocations of ``amounts`` used."""
-    result = {}
-    for rc, view in resources.items():
-        view = dict(view)
-        extra = amounts.get(rc, 0) * count
-        view["used"] += extra
-        view["free"] -= extra
-        result[rc] = view
-    return result
-
-
-def _mixed_count(resources, primary, fallback):
-    """Most instances when each may use the primary (PCPU) or the fallback (VCPU) request."""
-    first, limited = _cap.headroom(resources, primary)
-    best, best_limited = first, limited
-    for k1 in range(first + 1):
-        k2, limited2 = _cap.headroom(_consume(resources, primary, k1), fallback)
-        if k1 + k2 > best:
-            best, best_limited = k1 + k2, limited2
-    return best, best_limited
-
-
-def headroom(hosts, request, pcpu_fallback=True):
-    """How many more instances of a flavor fit, per host and in total.
-
-    ``request`` is :func:`capacity.flavor_request`'s result. Per host: ``count`` (what the
-    capacity allows), ``limited_by`` (the class that runs out first), ``schedulable`` and
-    ``reasons`` (service/trait blockers), ``fits`` (count when schedulable, else 0).
-    ``total`` sums ``fits``; hosts with unknown resources count 0 and are listed in
-    ``unknown``. With ``pcpu_fallback`` (Nova's default, ``[workarounds]
-    disable_fallback_pcpu_query = false``) a ``hw:cpu_policy=dedicated`` flavor may also
-    land on VCPU inventory, as Nova's scheduler asks placement for both.
-    """
-    fallback = request.get("fallback") if pcpu_fallback else None
+    snap = dict(snapshot or new_snapshot([], []), hosts=list(hosts))
+    if scheduler is None:
+        scheduler = snap.get("scheduler")
+    conf = normalize_scheduler(scheduler, (snap.get("source") or {}).get("nova_release"))
+    conf = dict(conf, disable_fallback_pcpu_query=bool(conf.get("disable_fallback_pcpu_query")) or not pcpu_fallback)
+    req = normalize_request({"flavor": flavor or _flavor_from_request(request),
+                             "scheduler_hints": scheduler_hints or {}}, snap)
+    req["placement"] = dict(req["placement"], **{k: request[k] for k in request if k in req["placement"]})
+    result = _engine.run(_engine.prepare(snap), conf, req)
     per_host = []
     total = 0
+    maybe_total = 0
     unknown = []
-    for entry in hosts:
-        resources = entry.get("resources") or {}
-        reasons = host_blockers(entry, request)
-        fallback_reasons = host_blockers(entry, fallback) if fallback else None
-        if not resources or any(view.get("used") is None for view in resources.values()):
-            count, limited_by = None, None
-            unknown.append(entry["name"] if entry["name"] == entry["nodename"]
-                           else "%s (%s)" % (entry["name"], entry["nodename"]))
-        elif fallback and not reasons and not fallback_reasons:
-            count, limited_by = _mixed_count(resources, request["resources"], fallback["resources"])
-        elif fallback and reasons and not fallback_reasons:
-            count, limited_by = _cap.headroom(resources, fallback["resources"])
-            reasons = []
-        else:
-            count, limited_by = _cap.headroom(resources, request["resources"])
-        fits = count if (count is not None and not reasons) else 0
+    for host, count, limited_by, blockers, unsure in _headroom.headroom_rows(result):
+        if count is None:
+            unknown.append(host.name if host.name == host.nodename else "%s (%s)" % (host.name, host.nodename))
+        reasons = [cell["reason"] for _check, cell in blockers]
+        schedulable = False if blockers else (None if unsure else True)
+        fits = count if (schedulable and count is not None) else 0
         total += fits
-        per_host.append({
-            "name": entry["name"],
-            "nodename": entry["nodename"],
-            "count": count,
-            "limited_by": limited_by,
-            "schedulable": not reasons,
-            "reasons": reasons,
-            "fits": fits,
-        })
-    return {"total": total, "hosts": per_host, "unknown": unknown}
+        if schedulable is not False and maybe_total is not None:
+            maybe_total = None if count is None else maybe_total + count
+        row = {"name": host.name, "nodename": host.nodename, "count": count, "limited_by": limited_by,
+               "schedulable": schedulable, "reasons": reasons, "fits": fits}
+        if unsure:
+            row["unknown_checks"] = ["%s: %s" % (check.name, cell["reason"]) for check, cell in unsure]
+        per_host.append(row)
+    out = {"total": total, "hosts": per_host, "unknown": unknown}
+    if any(row["schedulable"] is None for row in per_host):
+        out["total_if_unknowns_pass"] = maybe_total
+    return out

@@ -65,6 +65,9 @@ class Check:
     stage = "filter"
     dynamic = False
     name = ""
+    # True for a check that limits how many instances fit (placement resources, instance and
+    # I/O counts, anti-affinity): its failing verdict means "full", and capacity() says how full
+    counts = False
 
     def __init__(self, check_id, name=None):
         self.id = check_id
@@ -76,6 +79,18 @@ class Check:
 
     def evaluate(self, host, ctx, state):  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def capacity(self, host, ctx):
+        """How many more instances of the request this check lets onto ``host`` now.
+
+        None: this check sets no bound (the engine's headroom takes the smallest bound of every
+        check, :func:`engine.host_capacity`). Only checks with ``counts`` are asked.
+        """
+        return None
+
+    def limit_name(self, host, ctx):
+        """What to call this check's bound in ``limited_by``."""
+        return self.name
 
     def describe(self):
         return {"id": self.id, "stage": self.stage, "name": self.name}

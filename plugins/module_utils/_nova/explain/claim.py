@@ -15,6 +15,7 @@ forced hosts too: the scheduler skips its filters for them, nova-compute does no
 from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
 
 STAGE = "claim"
 # Flavor extra specs / image properties whose claim the compute tests against host data the
@@ -37,8 +38,13 @@ class GroupPolicyClaim(C.Check):
         self.group = group if group and group.get("policy") in ("affinity", "anti-affinity") else None
         self.disabled = bool(ctx.conf.get("disable_group_policy_check_upcall"))
 
+    counts = True
+
     def key(self, host, ctx):
         return True if self.group is None or self.disabled else None
+
+    def capacity(self, host, ctx):
+        return None if self.disabled else F.anti_affinity_room(self.group, host, ctx)
 
     def _label(self):
         return self.group.get("name") or self.group.get("id")
@@ -52,11 +58,7 @@ class GroupPolicyClaim(C.Check):
             if host.instances is None:
                 return C.unknown("instances on the host unknown: nova-compute counts group %s members there"
                                  % self._label())
-            rules = self.group.get("rules") or {}
-            try:
-                limit = int(rules["max_server_per_host"]) if "max_server_per_host" in rules else 1
-            except (TypeError, ValueError):
-                limit = 1
+            limit = F.anti_affinity_limit(self.group)
             on_host = len(host.instances & ctx.group_members) + (state.placed.get(host.index, 0) if state else 0)
             if on_host >= limit:
                 return C.fail(C.DYNAMIC, "nova-compute's claim: %d member(s) of anti-affinity group %s on the host, "

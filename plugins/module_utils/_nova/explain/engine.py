@@ -18,6 +18,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import c
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import claim as CL
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import headroom as H
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import prefilters as PF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import weighers as W
@@ -49,7 +50,11 @@ class State:
         idx = host.index
         self.placed[idx] = self.placed.get(idx, 0) + 1
         used = self.used.setdefault(idx, {})
+        pcpu = ctx.fallback_check
         for rc, amount in ctx.req["placement"]["resources"].items():
+            if pcpu is not None and rc == pcpu.rc and not pcpu.primary_fits(host, used.get(rc, 0)):
+                # placed through Nova's fallback query: the instance takes VCPU, not PCPU
+                rc, amount = pcpu.fallback
             used[rc] = used.get(rc, 0) + amount
         flavor = ctx.req["flavor"]
         self.vcpus[idx] = self.vcpus.get(idx, 0) + int(flavor.get("vcpus") or 0)
@@ -90,6 +95,7 @@ class Context:
         self.group_existing_hosts = {cloud.instance_host[m] for m in self.group_members if m in cloud.instance_host}
         self.forced = bool(req["forced_host"] or req["forced_node"])
         self.weighers = W.enabled_weighers(conf)
+        self.fallback_check = None  # the PCPU check with Nova's VCPU fallback query (build_checks)
 
     def group_hosts(self, state):
         if state is None or not state.group_hosts:
@@ -107,7 +113,9 @@ def prepare(snapshot):
 
 
 def build_checks(ctx):
-    checks = PF.build(ctx) + P.build(ctx)
+    placement = P.build(ctx)
+    ctx.fallback_check = next((c for c in placement if getattr(c, "fallback", None) is not None), None)
+    checks = PF.build(ctx) + placement
     filter_checks, notes = F.build(ctx)
     return checks + filter_checks + CL.build(ctx), notes
 
@@ -232,14 +240,13 @@ def rerun_host(result, cloud, index):
 
 def capacity_bound(ctx, hosts, rc_checks):
     """At most how many instances of the request placement can hold on ``hosts`` (None: unbounded)."""
-    resources = ctx.req["placement"]["resources"]
     total = 0
     for host in hosts:
-        if not host.resources:
+        if not capacity.usage_known(host.resources):
             return None
-        if any(c.fallback is not None for c in rc_checks):
+        count, _by = H.host_capacity(ctx, rc_checks, host)
+        if count is None:
             return None
-        count, _by = capacity.headroom(host.resources, resources)
         total += count
     return total
 
@@ -274,9 +281,9 @@ def _place(ctx, checks, matrix, candidates, filter_idx, claim_idx, count, strict
     attempts = 1 if ctx.forced else max(1, int(ctx.conf.get("max_attempts") or 1))
 
     def fits_now(check, host, extra):
-        if not strict and not host.resources:
+        if not strict and not capacity.usage_known(host.resources):
             return True
-        return check.fits_with(host, extra)
+        return check.fits_with(host, extra, state.used.get(host.index))
 
     for number in range(1, steps + 1):
         survivors = []
@@ -390,7 +397,7 @@ def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_re
     out = report(result)
     out["warnings"] = assumption_warnings(scheduler, conf)
     if headroom:
-        out["headroom"] = compute_headroom(result)
+        out["headroom"] = H.compute_headroom(result)
     out["relaxations"] = []
     if relax and out["fits"] is False:
         from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import relax as R
@@ -627,95 +634,6 @@ def unknowns(result):
         out.append({"check": check.id, "name": check.name, "stage": check.stage, "hosts": len(cells),
                     "verdict": cells[0]["verdict"], "reason": cells[0]["reason"], "decided_by": _decide(check)})
     return out
-
-
-def compute_headroom(result):
-    """How many more instances of this request fit, per host and in total (now, as configured).
-
-    Only certain hosts count in ``total``; a host that fits only if unknown checks pass is
-    in ``maybe_per_host`` (None: its capacity is unknown too) and ``total_if_unknowns_pass``.
-    IoOpsFilter does not cap the total: Nova counts as I/O operations only the instances
-    being built, resized, migrated, snapshotted, rescued or unshelved, so finished servers
-    free their slot; a host at its limit now has no headroom now.
-    """
-    ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
-    req = ctx.req
-    resources = req["placement"]["resources"]
-    group = req["group"]
-    per_host = {}
-    maybe_per_host = {}
-    limited = {}
-    notes = []
-    for host in ctx.cloud.hosts:
-        row = matrix[host.index]
-        if any(cell["verdict"] in _BAD and not isinstance(checks[i], P.ResourceClass)
-               and not _counting_filter(checks[i]) for i, cell in enumerate(row)):
-            continue
-        if any(cell["verdict"] == C.ERROR for cell in row):
-            continue
-        unsure = any(cell["verdict"] in _UNSURE for cell in row)
-        if unsure and not host.resources:
-            maybe_per_host[host.label] = None
-            continue
-        count, by = capacity.headroom(host.resources, resources)
-        for check in checks:
-            cap = _filter_cap(check, host, ctx)
-            if cap is not None and cap < count:
-                count, by = max(cap, 0), check.name
-        if count > 0:
-            if unsure:
-                maybe_per_host[host.label] = count
-            else:
-                per_host[host.label] = count
-            limited[host.label] = by
-    if any(isinstance(c, F.IoOpsFilter) for c in checks):
-        notes.append("IoOpsFilter limits only concurrent builds (max_io_ops_per_host; servers being built, resized, "
-                     "migrated, snapshotted count, finished ones do not): it does not cap the total; the scheduler "
-                     "reads the count of the compute's last resource update (about every minute), so a host that "
-                     "just finished builds may refuse new ones until then")
-    total = sum(per_host.values())
-    maybe_total = None if any(v is None for v in maybe_per_host.values()) else \
-        total + sum(maybe_per_host.values())
-    if group and group.get("policy") == "affinity":
-        total = max(per_host.values()) if per_host else 0
-        if maybe_total is not None:
-            maybe_total = max(list(per_host.values()) + list(maybe_per_host.values()) or [0])
-        notes.append("affinity group: all instances share one host, so the total is the best single host")
-    out = {"total": total, "per_host": per_host, "limited_by": limited}
-    if maybe_per_host:
-        out["unknown"] = True
-        out["maybe_per_host"] = maybe_per_host
-        out["total_if_unknowns_pass"] = maybe_total
-    if notes:
-        out["note"] = "; ".join(notes)
-    return out
-
-
-def _counting_filter(check):
-    return isinstance(check, (F.NumInstancesFilter, F.IoOpsFilter, F.ServerGroupAntiAffinityFilter,
-                              CL.GroupPolicyClaim))
-
-
-def _filter_cap(check, host, ctx):
-    capacity_of = getattr(check, "capacity", None)  # a check that bounds the instances per host itself
-    if capacity_of is not None:
-        return capacity_of(host, ctx)
-    if isinstance(check, F.NumInstancesFilter):
-        limit, _n = check.limit(host, ctx)
-        return limit - (host.num_instances or 0)
-    if isinstance(check, F.IoOpsFilter):
-        limit, _n = check.limit(host, ctx)
-        # not a cap on the total (finished builds stop counting), only "none now" at the limit
-        return 0 if (host.num_io_ops or 0) >= limit else None
-    if isinstance(check, (F.ServerGroupAntiAffinityFilter, CL.GroupPolicyClaim)) and check.group is not None \
-            and check.group.get("policy") == "anti-affinity" and host.instances is not None:
-        rules = check.group.get("rules") or {}
-        try:
-            limit = int(rules.get("max_server_per_host", 1))
-        except (TypeError, ValueError):
-            limit = 1
-        return limit - len(host.instances & ctx.group_members)
-    return None
 
 
 __all__ = ["explain", "prepare", "run", "report", "ExplainError"]

@@ -468,10 +468,30 @@ class _GroupFilter(Filter):
         return True if self.group is None else None
 
 
+def anti_affinity_limit(group):
+    """An anti-affinity group's max_server_per_host rule (1 when absent or not a number)."""
+    rules = group.get("rules") or {}
+    try:
+        return int(rules["max_server_per_host"]) if "max_server_per_host" in rules else 1
+    except (TypeError, ValueError):
+        return 1
+
+
+def anti_affinity_room(group, host, ctx):
+    """How many more members of an anti-affinity ``group`` ``host`` takes (None: no bound or unknown)."""
+    if group is None or group.get("policy") != "anti-affinity" or host.instances is None:
+        return None
+    return anti_affinity_limit(group) - len(host.instances & ctx.group_members)
+
+
 class ServerGroupAntiAffinityFilter(_GroupFilter):
     name = "ServerGroupAntiAffinityFilter"
     policy = "anti-affinity"
     short = "anti-affinity"
+    counts = True
+
+    def capacity(self, host, ctx):
+        return anti_affinity_room(self.group, host, ctx)
 
     def evaluate(self, host, ctx, state):
         if self.group is None:
@@ -480,12 +500,7 @@ class ServerGroupAntiAffinityFilter(_GroupFilter):
             return C.unknown("instances on the host unknown")
         members = ctx.group_members
         on_host = len(host.instances & members) + (state.placed.get(host.index, 0) if state else 0)
-        rules = self.group.get("rules") or {}
-        limit = rules.get("max_server_per_host", 1) if "max_server_per_host" in rules else 1
-        try:
-            limit = int(limit)
-        except (TypeError, ValueError):
-            limit = 1
+        limit = anti_affinity_limit(self.group)
         if on_host < limit:
             return C.ok("%d member(s) of group %s here, max_server_per_host %d" % (
                 on_host, self.group.get("name") or self.group.get("id"), limit))
@@ -660,8 +675,16 @@ class _CountLimitFilter(Filter):
     attr = option = noun = unknown_text = None
     count = None  # function(host, state): the count including instances placed by this request
 
+    counts = True
+
     def limit(self, host, ctx):
         return ctx.conf[self.option], None
+
+    def capacity(self, host, ctx):
+        if getattr(host, self.attr) is None:
+            return None
+        limit, _note = self.limit(host, ctx)
+        return limit - getattr(host, self.attr)
 
     def key(self, host, ctx):
         return (getattr(host, self.attr), host.agg_key)
@@ -698,6 +721,11 @@ class IoOpsFilter(_CountLimitFilter):
     attr, option, noun = "num_io_ops", "max_io_ops_per_host", "I/O op(s)"
     unknown_text = "number of I/O-heavy operations unknown"
     count = staticmethod(dyn_io_ops)
+
+    def capacity(self, host, ctx):
+        # not a bound on the total (finished builds stop counting), only "none now" at the limit
+        room = super().capacity(host, ctx)
+        return 0 if room is not None and room <= 0 else None
 
 
 class AggregateIoOpsFilter(IoOpsFilter):
@@ -913,6 +941,8 @@ class NUMATopologyFilter(Filter):
     """Nova's NUMATopologyFilter over the snapshot's hosts[].numa (explain/numa.py, numa_filter.py)."""
     name = "NUMATopologyFilter"
     short = NF.SHORT
+    # a host whose cells are full fails now and holds capacity() more (explain/headroom.py)
+    counts = True
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -107,25 +107,12 @@ class Host:
         if self.attrs is not None:
             return self.attrs
         raw = self.raw
-        mem = self.resources.get("MEMORY_MB") or {}
-        disk = self.resources.get("DISK_GB") or {}
-        cpu = self.resources.get("VCPU") or {}
-
-        def num(view, key):
-            value = view.get(key)
-            return value if value is not None else 0
         cpu_info = raw.get("cpu_info")
-        attrs = {
+        attrs = capacity.host_state_figures(self.resources)
+        attrs.update({
             "host": self.name,
             "nodename": self.nodename,
             "uuid": raw.get("provider_uuid") or raw.get("hypervisor_id"),
-            "total_usable_ram_mb": num(mem, "total"),
-            "total_usable_disk_gb": num(disk, "total"),
-            "disk_mb_used": (num(disk, "used") + num(disk, "reserved")) * 1024,
-            "free_ram_mb": num(mem, "total") - num(mem, "reserved") - num(mem, "used"),
-            "free_disk_mb": (num(disk, "total") - num(disk, "reserved") - num(disk, "used")) * 1024,
-            "vcpus_total": num(cpu, "total"),
-            "vcpus_used": num(cpu, "used"),
             "pci_stats": None,
             "numa_topology": None,
             "num_instances": self.num_instances or 0,
@@ -142,15 +129,12 @@ class Host:
             "metrics": None,
             "aggregates": self.aggregates,
             "instances": dict.fromkeys(self.instances or ()),
-            "ram_allocation_ratio": mem.get("allocation_ratio"),
-            "cpu_allocation_ratio": cpu.get("allocation_ratio"),
-            "disk_allocation_ratio": disk.get("allocation_ratio"),
             "cell_uuid": raw.get("cell_uuid"),
             "updated": None,
             "allocation_candidates": [],
             "service": service_dict(self.service),
             "stats": raw.get("stats") or {},
-        }
+        })
         self.attrs = attrs
         return attrs
 
@@ -218,14 +202,10 @@ class Cloud:
             for rc, view in host.resources.items():
                 if not isinstance(view, dict):
                     raise ExplainError("snapshot.hosts[%d].resources.%s must be a mapping" % (host.index, rc))
-                if all(k in view for k in ("capacity", "used", "max_unit", "min_unit", "step_size", "total",
-                                           "reserved", "allocation_ratio")) and view["max_unit"] is not None:
-                    fixed[rc] = view
-                else:
-                    try:
-                        fixed[rc] = capacity.resource_view(view, view.get("used") or 0)
-                    except capacity.CapacityError as exc:
-                        raise ExplainError("snapshot.hosts[%d].resources.%s: %s" % (host.index, rc, exc)) from None
+                try:
+                    fixed[rc] = capacity.as_view(view)
+                except capacity.CapacityError as exc:
+                    raise ExplainError("snapshot.hosts[%d].resources.%s: %s" % (host.index, rc, exc)) from None
             host.resources = fixed
         self.instance_host = {}
         for host in self.hosts:

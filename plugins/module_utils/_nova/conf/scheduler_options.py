@@ -37,9 +37,12 @@ _ARCHES = ("alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia6
            "sparc", "sparc64", "unicore32", "x86_64", "xtensa", "xtensaeb")
 
 
-def _opt(section, kind, default, engine=False, releases=(None, None), deprecated=None, option=None, **bounds):
+def _opt(section, kind, default, engine=False, releases=(None, None), deprecated=None, option=None,
+         still_read=False, **bounds):
     entry = {"section": section, "type": kind, "default": default, "releases": list(releases),
              "deprecated_names": [list(d) for d in (deprecated or [])], "engine": engine}
+    if still_read:  # nova 34 still reads the deprecated names (as [DEFAULT] pci_alias)
+        entry["deprecated_still_read"] = True
     if option is not None:  # the engine's key differs from nova.conf's name ([pci] alias -> pci_alias)
         entry["option"] = option
     entry.update(bounds)
@@ -114,7 +117,8 @@ OPTIONS = {
     # NUMATopologyFilter's cell order (explain/numa.py)
     "packing_host_numa_cells_allocation_strategy": _opt("compute", "bool", False, True),
     # PciPassthroughFilter's aliases (explain/pci.py), the JSON strings as written
-    "pci_alias": _opt("pci", "multistr", [], True, option="alias"),
+    "pci_alias": _opt("pci", "multistr", [], True, option="alias", deprecated=[(_D, "pci_alias")],
+                      still_read=True),
     # MetricsFilter (explain/metrics.py)
     "metrics_weight_setting": _opt("metrics", "list", [], True, option="weight_setting"),
 }
@@ -276,7 +280,8 @@ def read_nova_conf(value, major=None, parameter="nova_conf_text", conf_class=Non
                 found = conf.get(section, old)
                 if not found:
                     continue
-                if old_names or (major is not None and major < DEPRECATED_NAMES_GONE_BY):
+                if old_names or entry.get("deprecated_still_read") or \
+                        (major is not None and major < DEPRECATED_NAMES_GONE_BY):
                     if not raw:
                         raw = found
                         if not old_names:

@@ -134,6 +134,23 @@ options:
       - How many hosts the text table RV(table) shows (the JSON matrix always has every host).
     type: int
     default: 40
+  detail:
+    description:
+      - The shape of the host x check matrix in RV(explanation) (both carry the same information;
+        C(docs/explain.md) describes them).
+      - V(compact) lists each distinct cell once in C(explanation.cells) and each distinct verdict
+        row once in C(explanation.rows) (cell indexes in the order of C(explanation.checks), with
+        C(failed), C(uncertain) and how many C(hosts) have it); each of C(explanation.hosts) names
+        its C(row). At 2,000 hosts this is a few hundred kB instead of about 4 MB, which is most of
+        what the task costs Ansible.
+      - V(full) gives every host its own C(checks) (check id -> cell), C(failed) and C(uncertain),
+        the shape of earlier releases.
+      - The P(stackops.nova.html_report#filter), P(stackops.nova.explain_table#filter) and
+        P(stackops.nova.explain_summary#filter) filters take both.
+    type: str
+    choices: [compact, full]
+    default: compact
+    version_added: 0.2.0
   return_snapshot:
     description:
       - Also return the snapshot the explanation was computed on (as RV(snapshot)).
@@ -228,9 +245,26 @@ explanation:
   returned: success
   type: dict
   contains:
+    detail:
+      description: The shape of the matrix, V(compact) or V(full) (O(detail)).
+      type: str
     hosts:
-      description: One entry per compute node with C(fits), C(kind) (static/dynamic), C(failed)
-        (check ids), C(checks) (check id -> verdict, kind, reason).
+      description:
+        - One entry per compute node with C(host), C(nodename), C(availability_zone), C(fits),
+          C(kind) (static/dynamic) and C(chosen).
+        - With O(detail=compact), C(row) (an index into C(rows)); with O(detail=full), C(failed)
+          and C(uncertain) (check ids) and C(checks) (check id -> verdict, kind, reason, short).
+      type: list
+      elements: dict
+    cells:
+      description: Each distinct cell once (C(verdict), C(kind), C(reason), C(short)); only with O(detail=compact).
+      type: list
+      elements: dict
+    rows:
+      description:
+        - Each distinct verdict row once, only with O(detail=compact) - C(cells) (an index into
+          C(cells) per check, in the order of C(checks)), C(failed), C(uncertain), C(kind) and
+          C(hosts) (how many hosts have this row).
       type: list
       elements: dict
     checks:
@@ -292,6 +326,7 @@ class SchedulingExplainModule(NovaModule):
         snapshot_path=dict(type="path"),
         relaxations=dict(type="bool", default=True),
         max_hosts_in_table=dict(type="int", default=40),
+        detail=dict(type="str", default="compact", choices=["compact", "full"]),
         return_snapshot=dict(type="bool", default=False),
     )
     module_kwargs = dict(mutually_exclusive=[("snapshot", "snapshot_path")])
@@ -407,7 +442,7 @@ class SchedulingExplainModule(NovaModule):
             "hypervisor_hostname": params["hypervisor_hostname"],
         }
         explanation = _engine.explain(snapshot, request, scheduler=params["scheduler"],
-                                      relax=params["relaxations"])
+                                      relax=params["relaxations"], detail=params["detail"])
         for message in explanation.get("warnings") or []:
             self.warn(message)
         result = {

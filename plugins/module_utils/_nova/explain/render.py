@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as _shape
+
 _SYMBOL = {"pass": ".", "fail": "X", "unknown": "?", "error": "E", "not_evaluated": "-", "skipped": "~"}
 
 
@@ -80,6 +82,7 @@ def _clip(text, width):
 
 def render_table(report, max_hosts=40, reason_width=90):
     """The full human report: summary, per-check table, host matrix, near misses, relaxations, headroom."""
+    report = _shape.expand(report)
     out = [report.get("summary") or summary_line(report), ""]
     checks = report["checks"]
     # PRS-style: each check and the hosts it lets through / stops.

@@ -123,3 +123,19 @@ def test_compact_and_full_carry_the_same_information():
 def test_detail_is_checked():
     with pytest.raises(ValueError, match="detail must be one of compact, full"):
         engine.explain(B.twelve_hosts(), REQUEST, detail="everything")
+
+
+def test_the_consumers_take_the_compact_shape():
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report
+    request = dict(REQUEST, count=2)
+    full = engine.explain(B.twelve_hosts(), request)
+    compact = engine.explain(B.twelve_hosts(), request, detail="compact")
+    assert render.render_table(compact) == render.render_table(full)
+    assert render.summary_line(compact) == render.summary_line(full)
+    when = "2026-01-01T00:00:00Z"
+    assert html_report.build(B.twelve_hosts(), [compact], generated_at=when) == \
+        html_report.build(B.twelve_hosts(), [full], generated_at=when)
+    broken = dict(compact, hosts=[dict(compact["hosts"][0], row=99)])
+    with pytest.raises(html_report.ReportError, match="malformed compact explanation"):
+        html_report.build(None, [broken])

@@ -6,7 +6,9 @@ saves it as a snapshot file, and times in the same run:
 - engine: ``engine.explain(snapshot, request)`` in-process (best of 3), the work itself;
 - start-up: ``ansible-playbook`` running one trivial module task (``ansible.builtin.ping``) on
   localhost, what any module costs before doing anything;
-- ours, ``snapshot:`` inline (read with ``lookup('file') | from_json``) and ``snapshot_path:``;
+- ours, ``snapshot:`` inline (read with ``lookup('file') | from_json``) and ``snapshot_path:``
+  (the default ``detail: compact``), and ``snapshot_path:`` with ``detail: full`` (every host
+  with its own cells, the shape before the compact one);
 - optionally (``--before DIR``) the same playbook with another copy of the collection, for
   example today's code unpacked with ``git archive``, to measure before/after in one run.
 
@@ -108,7 +110,8 @@ def main():
     t_start = median_of(lambda: run(ping, ours), args.repeat)
     rows = {"hosts": args.hosts, "snapshot_bytes": os.path.getsize(snap_file), "engine_s": round(t_engine, 3),
             "ansible_startup_s": round(t_start, 3)}
-    variants = [("inline", inline, ours), ("snapshot_path", by_path, ours)]
+    variants = [("inline", inline, ours), ("snapshot_path", by_path, ours),
+                ("snapshot_path_full", by_path + ["detail: full"], ours)]
     if args.before:
         variants.insert(0, ("before_inline", inline, os.path.abspath(args.before)))
     for name, task_args, collections in variants:

@@ -388,7 +388,7 @@ class SchedulingExplainModule(NovaModule):
     def _project_id(self, value, snapshot):
         """The id of project ``value`` (id or name): from the identity service when there is a
         connection, else from the snapshot; an error naming project_id when it cannot be resolved."""
-        if self.params["snapshot"] is not None:
+        if self.offline():
             return _request.resolve_project(value, snapshot)
         if value == getattr(self.conn, "current_project_id", None):
             return value

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import table as _tables
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as _shape
 
 _SYMBOL = {"pass": ".", "fail": "X", "unknown": "?", "error": "E", "not_evaluated": "-", "skipped": "~"}
@@ -63,16 +64,7 @@ def summary_line(report):
 
 
 def _table(headers, rows):
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [line, "| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(headers)) + " |", line]
-    for row in rows:
-        out.append("| " + " | ".join(v.ljust(widths[i]) for i, v in enumerate(row)) + " |")
-    out.append(line)
-    return "\n".join(out)
+    return _tables.table(headers, rows)
 
 
 def _clip(text, width):

@@ -139,9 +139,8 @@ options:
       - The shape of the host x check matrix in RV(explanation) (both carry the same information;
         C(docs/explain.md) describes them).
       - V(compact) lists each distinct cell once in C(explanation.cells) and each distinct verdict
-        row once in C(explanation.rows) (cell indexes in the order of C(explanation.checks), with
-        C(failed), C(uncertain) and how many C(hosts) have it); each of C(explanation.hosts) names
-        its C(row). At 2,000 hosts this is a few hundred kB instead of about 4 MB, which is most of
+        row once in C(explanation.rows) (cell indexes in the order of C(explanation.checks)); each
+        of C(explanation.hosts) names its C(row). At 2,000 hosts this is a few hundred kB instead of about 4 MB, which is most of
         what the task costs Ansible.
       - V(full) gives every host its own C(checks) (check id -> cell), C(failed) and C(uncertain),
         the shape of earlier releases.
@@ -262,11 +261,10 @@ explanation:
       elements: dict
     rows:
       description:
-        - Each distinct verdict row once, only with O(detail=compact) - C(cells) (an index into
-          C(cells) per check, in the order of C(checks)), C(failed), C(uncertain), C(kind) and
-          C(hosts) (how many hosts have this row).
+        - Each distinct verdict row once, only with O(detail=compact) - a list of indexes into
+          C(cells), one per check in the order of C(checks).
       type: list
-      elements: dict
+      elements: list
     checks:
       description: The columns in Nova's order (C(id), C(stage), C(name)).
       type: list

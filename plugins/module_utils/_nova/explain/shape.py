@@ -10,9 +10,9 @@ is about 4 MB of JSON, most of it the same cells again and again.
 ``compact`` (``detail: compact``): the same information with nothing repeated:
 
 - ``cells``: each distinct cell once (``verdict``, ``kind``, ``reason``, ``short``);
-- ``rows``: each distinct verdict row once: ``cells`` (one index into ``cells`` per check,
-  in the order of ``checks``), ``failed`` and ``uncertain`` (check ids), ``hosts`` (how many
-  hosts have this row);
+- ``rows``: each distinct verdict row once, as a list of indexes into ``cells``, one per
+  check in the order of ``checks`` (a host's ``failed`` and ``uncertain`` check ids are the
+  checks whose cell's verdict is fail/error, unknown/not_evaluated);
 - ``hosts``: per host only what is its own: ``host``, ``nodename``, ``availability_zone``,
   ``fits``, ``kind``, ``chosen`` and ``row`` (an index into ``rows``).
 
@@ -31,19 +31,13 @@ _BAD = (C.FAIL, C.ERROR)
 _UNSURE = (C.UNKNOWN, C.NOT_EVALUATED)
 
 
-def _row_facts(row, check_ids):
-    failed = [check_ids[i] for i, c in enumerate(row) if c["verdict"] in _BAD]
-    uncertain = [check_ids[i] for i, c in enumerate(row) if c["verdict"] in _UNSURE]
-    kind = None
-    primary = None
-    labels = []
-    if failed:
-        kind = C.STATIC if any(c["kind"] == C.STATIC for c in row if c["verdict"] in _BAD) else C.DYNAMIC
-        for c in row:
-            if c["verdict"] in _BAD:
-                labels.append((c.get("short") or c["reason"], c["kind"]))
-        primary = labels[0]
-    return failed, uncertain, kind, primary, labels
+def _row_facts(row):
+    """The host kind (static when any failing check is static) and the failure labels of a row."""
+    labels = [(c.get("short") or c["reason"], c["kind"]) for c in row if c["verdict"] in _BAD]
+    if not labels:
+        return None, None, labels
+    kind = C.STATIC if any(c["kind"] == C.STATIC for c in row if c["verdict"] in _BAD) else C.DYNAMIC
+    return kind, labels[0], labels
 
 
 def matrix_out(hosts, matrix, check_ids, fits_of, chosen):
@@ -80,25 +74,23 @@ def matrix_out(hosts, matrix, check_ids, fits_of, chosen):
         refs = tuple(refs)
         number = row_at.get(refs)
         if number is None:
-            failed, uncertain, kind, primary, labels = _row_facts(row, check_ids)
+            kind, primary, labels = _row_facts(row)
             number = row_at[refs] = len(rows)
-            rows.append({"cells": list(refs), "failed": failed, "uncertain": uncertain, "kind": kind, "hosts": 0})
-            row_labels.append((primary, labels))
-        entry = rows[number]
-        entry["hosts"] += 1
-        primary, labels = row_labels[number]
+            rows.append(list(refs))
+            row_labels.append((kind, primary, labels))
+        kind, primary, labels = row_labels[number]
         if primary is not None:
             primary_counts[primary[0]] = primary_counts.get(primary[0], 0) + 1
             kinds.setdefault(primary[0], primary[1])
-            for label, kind in labels:
+            for label, label_kind in labels:
                 all_counts[label] = all_counts.get(label, 0) + 1
-                kinds.setdefault(label, kind)
+                kinds.setdefault(label, label_kind)
         hosts_out.append({
             "host": host.name,
             "nodename": host.nodename,
             "availability_zone": host.az,
             "fits": fits_of(host),
-            "kind": entry["kind"],
+            "kind": kind,
             "chosen": (host.name, host.nodename) in chosen,
             "row": number,
         })
@@ -120,18 +112,24 @@ def expand(explanation):
         return explanation
     ids = [c["id"] for c in explanation["checks"]]
     cells = [dict(c) for c in explanation["cells"]]
-    rows = [({ids[i]: cells[ref] for i, ref in enumerate(row["cells"])}, row) for row in explanation["rows"]]
+    rows = []
+    for row in explanation["rows"]:
+        if len(row) != len(ids):
+            raise ValueError("a row has %d cells for %d checks" % (len(row), len(ids)))
+        rows.append(({ids[i]: cells[ref] for i, ref in enumerate(row)},
+                     [ids[i] for i, ref in enumerate(row) if cells[ref]["verdict"] in _BAD],
+                     [ids[i] for i, ref in enumerate(row) if cells[ref]["verdict"] in _UNSURE]))
     hosts = []
     for entry in explanation["hosts"]:
-        checks, row = rows[entry["row"]]
+        checks, failed, uncertain = rows[entry["row"]]
         hosts.append({
             "host": entry["host"],
             "nodename": entry.get("nodename"),
             "availability_zone": entry.get("availability_zone"),
             "fits": entry.get("fits"),
             "kind": entry.get("kind"),
-            "failed": list(row["failed"]),
-            "uncertain": list(row["uncertain"]),
+            "failed": list(failed),
+            "uncertain": list(uncertain),
             "chosen": entry.get("chosen", False),
             "checks": dict(checks),
         })
@@ -141,10 +139,23 @@ def expand(explanation):
     return out
 
 
+def cell_rows(explanation):
+    """Per host (in the order of ``hosts``), its cells as a list in the order of ``checks``.
+
+    No copy: hosts with the same row share the list (read it, do not change it).
+    """
+    if is_compact(explanation):
+        cells = explanation["cells"]
+        rows = [[cells[ref] for ref in row] for row in explanation["rows"]]
+        return [rows[entry["row"]] for entry in explanation["hosts"]]
+    ids = [c["id"] for c in explanation["checks"]]
+    return [[entry["checks"][cid] for cid in ids] for entry in explanation["hosts"]]
+
+
 def host_cells(explanation, entry):
     """``{check id: cell}`` of one host entry of either shape."""
     if "row" in entry and is_compact(explanation):
         ids = [c["id"] for c in explanation["checks"]]
         row = explanation["rows"][entry["row"]]
-        return {ids[i]: explanation["cells"][ref] for i, ref in enumerate(row["cells"])}
+        return {ids[i]: explanation["cells"][ref] for i, ref in enumerate(row)}
     return entry.get("checks") or {}

@@ -29,7 +29,6 @@ STATIC = "static"
 DYNAMIC = "dynamic"
 
 
-
 class Cell(dict):
     """A verdict cell: a dict that refuses changes (the engine shares it between hosts)."""
 

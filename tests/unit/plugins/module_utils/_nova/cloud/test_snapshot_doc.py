@@ -37,8 +37,8 @@ def test_the_field_table_is_the_schema():
 def test_a_new_schema_field_or_a_stale_row_is_caught():
     text = _doc()
     schema = copy.deepcopy(snapshot.SCHEMA)
-    schema["properties"]["hosts"]["items"]["properties"]["numa"] = {"type": ["object", "null"],
-                                                                     "description": "NUMA cells"}
+    host = schema["properties"]["hosts"]["items"]["properties"]
+    host["numa"] = {"type": ["object", "null"], "description": "NUMA cells"}
     assert any("not documented: hosts[].numa" in p for p in _problems(text, schema))
     fixed = F.regenerate(text, schema)
     assert "| `hosts[].numa` | object or null | NUMA cells |" in fixed and not _problems(fixed, schema)

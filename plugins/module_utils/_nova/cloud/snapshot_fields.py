@@ -13,7 +13,7 @@ documented field that the schema does not have, a wrong type, a field with no me
 
 Regenerate the table in place after adding a field to the schema (with a description)::
 
-    python plugins/module_utils/_nova/cloud/snapshot_fields.py docs/snapshot.md
+    .venv/bin/python tests/bin/snapshot_fields.py docs/snapshot.md
 """
 
 from __future__ import annotations
@@ -94,27 +94,3 @@ def regenerate(text, schema):
         head, rest = text.split(BEGIN, 1)
         return head + "\n".join(lines) + rest.split(END, 1)[1]
     return text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-
-
-def main(argv):  # pragma: no cover - a maintainer's tool
-    import os
-    import sys
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, os.path.abspath(os.path.join(here, "..", "..", "..", "..", "..", "..")))
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot
-    path = argv[1] if len(argv) > 1 else "docs/snapshot.md"
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    new = regenerate(text, snapshot.SCHEMA)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(new)
-    missing = [p for p, (_t, meaning) in parse_table(new).items() if not meaning]
-    if missing:
-        print("give these a meaning (a description in SCHEMA, or in %s): %s" % (path, ", ".join(missing)))
-        return 1
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys as _sys
-    _sys.exit(main(_sys.argv))

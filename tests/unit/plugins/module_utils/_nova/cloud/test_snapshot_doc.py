@@ -18,7 +18,7 @@ def _doc():
 def _problems(text, schema):
     documented = F.parse_table(text)
     wanted = {path: kinds for path, kinds, _d in F.fields(schema)}
-    out = ["not documented: %s (add it: python plugins/module_utils/_nova/cloud/snapshot_fields.py docs/snapshot.md)"
+    out = ["not documented: %s (add it: .venv/bin/python tests/bin/snapshot_fields.py docs/snapshot.md)"
            % p for p in wanted if p not in documented]
     out += ["documented but not in SCHEMA: %s" % p for p in documented if p not in wanted]
     out += ["%s: the table says %s, SCHEMA %s" % (p, documented[p][0], k) for p, k in wanted.items()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Rewrite docs/snapshot.md's field table from snapshot.SCHEMA (keeping the meanings written there).
 
 Usage: .venv/bin/python tests/bin/snapshot_fields.py [docs/snapshot.md]

@@ -26,6 +26,7 @@ help:
 	@echo "make demo   - set up everything, start minicloud, run the main playbook against it"
 	@echo "make test   - run every test (unit, oracle, sanity, integration on minicloud, molecule)"
 	@echo "make cloud / make cloud-stop - start / stop minicloud (TOPOLOGY=..., prints clouds.yaml)"
+	@echo "make unit | sanity | integration | explain-e2e | molecule | docs-check | guard | benchmarks - parts of make test"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/constraints.txt $(wildcard requirements/*.in)
@@ -79,6 +80,16 @@ ee: venv collection
 
 molecule: venv collection
 	@bash tests/bin/60-molecule.sh
+
+# Both explain end-to-end stages: predictions against what Nova does on minicloud.
+explain-e2e: venv collection
+	@for s in 40-explain-e2e 41-explain-e2e2; do \
+	  echo "=== $$s ==="; bash tests/bin/$$s.sh || exit 1; done
+
+# The documentation checks: every plugin renders with ansible-doc, its DOCUMENTATION/EXAMPLES/RETURN
+# is strict YAML, docs/snapshot.md's field table is the snapshot schema.
+docs-check: venv collection
+	@bash tests/bin/docs-check.sh
 
 benchmarks: venv collection
 	@bash benchmarks/run.sh

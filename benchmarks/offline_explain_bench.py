@@ -6,11 +6,16 @@ saves it as a snapshot file, and times in the same run:
 - engine: ``engine.explain(snapshot, request)`` in-process (best of 3), the work itself;
 - start-up: ``ansible-playbook`` running one trivial module task (``ansible.builtin.ping``) on
   localhost, what any module costs before doing anything;
-- ours, ``snapshot:`` inline (read with ``lookup('file') | from_json``) and ``snapshot_path:``;
+- ours, ``snapshot:`` inline (read with ``lookup('file') | from_json``) and ``snapshot_path:``
+  (the default ``detail: compact``), and ``snapshot_path:`` with ``detail: full`` (every host
+  with its own cells, the shape before the compact one);
 - optionally (``--before DIR``) the same playbook with another copy of the collection, for
   example today's code unpacked with ``git archive``, to measure before/after in one run.
 
-The target of issue 18: offline explain <= 2 x engine + start-up. Also reports the size of the
+The target of issue 18: offline explain <= 2 x engine + start-up. The variants run interleaved
+(one of each per round, median of the rounds), and each is also timed in CPU seconds (the
+playbook and every process it waited for): on a shared, loaded machine the CPU ratio is the
+steadier figure. Also reports the size of the
 registered result (the snapshot is no longer echoed in ``invocation``).
 
 Usage: offline_explain_bench.py [--hosts 2000] [--repeat 3] [--before DIR] [--json out.json]
@@ -19,6 +24,7 @@ Usage: offline_explain_bench.py [--hosts 2000] [--repeat 3] [--before DIR] [--js
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,21 +66,20 @@ def playbook(workdir, name, module, args, save_to=None):
 
 
 def run(path, collections):
+    """(wall seconds, CPU seconds of ansible-playbook and every process it waited for)."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections,
                ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"),
                PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, path],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit("ansible-playbook %s failed:\n%s" % (path, proc.stdout[-3000:]))
-    return wall
-
-
-def median_of(func, repeat):
-    return statistics.median(func() for _unused in range(repeat))
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main():
@@ -99,25 +104,36 @@ def main():
     by_path = common + ["snapshot_path: %s" % snap_file]
 
     def engine_call():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         engine.explain(snap, request, scheduler=scheduler)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
-    t_engine = min(engine_call() for _unused in range(args.repeat))
-    ping = playbook(workdir, "ping", "ansible.builtin.ping", ["data: pong"])
-    t_start = median_of(lambda: run(ping, ours), args.repeat)
-    rows = {"hosts": args.hosts, "snapshot_bytes": os.path.getsize(snap_file), "engine_s": round(t_engine, 3),
-            "ansible_startup_s": round(t_start, 3)}
-    variants = [("inline", inline, ours), ("snapshot_path", by_path, ours)]
+    calls = [engine_call() for _unused in range(args.repeat)]
+    t_engine, c_engine = min(c[0] for c in calls), min(c[1] for c in calls)
+    variants = [("ansible_startup", None, ours, playbook(workdir, "ping", "ansible.builtin.ping", ["data: pong"]))]
     if args.before:
-        variants.insert(0, ("before_inline", inline, os.path.abspath(args.before)))
-    for name, task_args, collections in variants:
-        book = playbook(workdir, name, "stackops.nova.scheduling_explain", task_args)
-        rows[name + "_s"] = round(median_of(lambda book=book, c=collections: run(book, c), args.repeat), 3)
+        variants.append(("before_inline", inline, os.path.abspath(args.before), None))
+    variants += [("inline", inline, ours, None), ("snapshot_path", by_path, ours, None),
+                 ("snapshot_path_full", by_path + ["detail: full"], ours, None)]
+    variants = [(n, a, c, b or playbook(workdir, n, "stackops.nova.scheduling_explain", a)) for n, a, c, b in variants]
+    # interleaved (one of each per round), so a change of the machine's load hits every variant alike
+    times = {name: [] for name, _a, _c, _b in variants}
+    for _round in range(args.repeat):
+        for name, _args, collections, book in variants:
+            times[name].append(run(book, collections))
+    rows = {"hosts": args.hosts, "snapshot_bytes": os.path.getsize(snap_file), "engine_s": round(t_engine, 3),
+            "engine_cpu_s": round(c_engine, 3), "load_after": [round(x, 1) for x in os.getloadavg()]}
+    for name, _a, _c, _b in variants:
+        rows[name + "_s"] = round(statistics.median(t[0] for t in times[name]), 3)
+        rows[name + "_cpu_s"] = round(statistics.median(t[1] for t in times[name]), 3)
+    for name, task_args, collections, _book in variants[1:]:
         out = os.path.join(workdir, name + ".json")
         run(playbook(workdir, name + "-save", "stackops.nova.scheduling_explain", task_args, save_to=out), collections)
         rows[name + "_result_bytes"] = os.path.getsize(out)
-        rows[name + "_ratio_vs_2x_engine_plus_startup"] = round(rows[name + "_s"] / (2 * t_engine + t_start), 3)
+        rows[name + "_ratio_vs_2x_engine_plus_startup"] = round(
+            rows[name + "_s"] / (2 * t_engine + rows["ansible_startup_s"]), 3)
+        rows[name + "_cpu_ratio_vs_2x_engine_plus_startup"] = round(
+            rows[name + "_cpu_s"] / (2 * c_engine + rows["ansible_startup_cpu_s"]), 3)
     print(json.dumps(rows, indent=1, sort_keys=True))
     if args.json:
         with open(args.json, "w") as handle:

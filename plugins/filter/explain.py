@@ -13,6 +13,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import s
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine as _engine
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render as _render
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as _request
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as _shape
 
 _MAX_COUNT = 10000  # instances in one request: far above any real quota, bounds the one-by-one placement
 
@@ -27,13 +28,13 @@ def _arguments(name, checks):
 
 def explain(snapshot, flavor, image=None, availability_zone=None, scheduler_hints=None, count=1, project_id=None,
             boot_from_volume=False, scheduler=None, nova_release=None, relaxations=True, host=None,
-            hypervisor_hostname=None):
+            hypervisor_hostname=None, detail="full"):
     """Explain a request offline on a saved snapshot; returns the explanation (plain data)."""
     if not isinstance(flavor, dict):
         raise AnsibleFilterError("stackops.nova.explain: flavor must be a mapping with vcpus, ram and disk "
                                  "(the filter works offline: look flavors up with the module instead)")
     (image, availability_zone, scheduler_hints, count, project_id, boot_from_volume, scheduler, nova_release,
-     relaxations, host, hypervisor_hostname) = _arguments("explain", [
+     relaxations, host, hypervisor_hostname, detail) = _arguments("explain", [
          lambda: _flavors.check_numbers(flavor, "flavor"),
          lambda: _args.optional_mapping(image, "image", "a mapping (id, name, disk_format, properties)"),
          lambda: _args.optional_text(availability_zone, "availability_zone"),
@@ -46,6 +47,7 @@ def explain(snapshot, flavor, image=None, availability_zone=None, scheduler_hint
          lambda: _args.boolean(relaxations, "relaxations"),
          lambda: _args.optional_text(host, "host"),
          lambda: _args.optional_text(hypervisor_hostname, "hypervisor_hostname"),
+         lambda: _args.choice(detail, "detail", _shape.DETAILS),
      ])[1:]
     try:
         data = _snapshot.validate(snapshot, "snapshot")
@@ -58,7 +60,7 @@ def explain(snapshot, flavor, image=None, availability_zone=None, scheduler_hint
                "is_bfv": boot_from_volume, "host": host, "hypervisor_hostname": hypervisor_hostname}
     try:
         request["project_id"] = _request.resolve_project(project_id, data)
-        return _engine.explain(data, request, scheduler=scheduler, relax=relaxations)
+        return _engine.explain(data, request, scheduler=scheduler, relax=relaxations, detail=detail)
     except ValueError as exc:
         raise AnsibleFilterError("stackops.nova.explain: %s" % exc) from None
 

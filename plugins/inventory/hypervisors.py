@@ -112,11 +112,14 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Two inventory files, one YAML document each.
+---
 # file: prod.nova_hypervisors.yml
 plugin: stackops.nova.hypervisors
 cloud: prod
 service_status: enabled
 
+---
 # file: az1.nova_hypervisors.yml -- reach hosts by name, add groups by free memory
 plugin: stackops.nova.hypervisors
 cloud: prod

@@ -232,212 +232,8 @@ path:
   type: str
 """
 
-import os
-import subprocess
-import sys
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.stackops.nova.plugins.module_utils._nova.common.cpuset import CpuSpecError, check_cpu_sets
-from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf import (
-    NovaConf, NovaConfError, apply_changes)
-from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf_check import (
-    filter_problems, loader_argv, loader_problems, loader_warnings, name_warnings, parse_loader_output)
-from ansible_collections.stackops.nova.plugins.module_utils._nova.common.releases import REMOVED_FILTERS, RETIRED_OPTIONS
-
-CPU_SET_OPTIONS = (("compute", "cpu_dedicated_set"), ("compute", "cpu_shared_set"), ("DEFAULT", "vcpu_pin_set"))
-
-
-def _last(conf, section, option):
-    values = conf.get(section, option)
-    return values[-1] if values else None
-
-
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8")
-
-
-class Runner:
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.warnings = []
-        self.result = {"changed": False, "changes": []}
-        self.path = module.params["path"]
-
-    def fail(self, msg, **kw):
-        # Nothing was written: report the intended changes, but changed=false.
-        self.module.fail_json(msg=msg, **dict(self.result, changed=False, **kw))
-
-    def labels(self):
-        out = {}
-        for item in self.p["options"]:
-            out["%s.%s" % (item["section"], item["option"])] = item.get("label") or "[%s] %s" % (
-                item["section"], item["option"])
-        return out
-
-    def host_cpus(self):
-        if self.p["host_cpus"] is not None:
-            return self.p["host_cpus"]
-        try:
-            with open("/sys/devices/system/cpu/present") as f:
-                return f.read().strip()
-        except OSError as exc:
-            self.fail("cannot read the host's CPUs from /sys/devices/system/cpu/present (%s); set host_cpus"
-                      % to_native(exc))
-
-    def check_cpus(self, new_text):
-        conf = NovaConf(new_text)
-        specs = {name: _last(conf, section, name) for section, name in CPU_SET_OPTIONS}
-        if all(v is None for v in specs.values()):
-            return
-        labels = self.labels()
-        try:
-            check_cpu_sets(self.host_cpus(), dedicated=specs["cpu_dedicated_set"],
-                           shared=specs["cpu_shared_set"], vcpu_pin_set=specs["vcpu_pin_set"])
-        except CpuSpecError as exc:
-            text = str(exc)
-            names = [labels[k] for k in ("compute.cpu_dedicated_set", "compute.cpu_shared_set",
-                                         "DEFAULT.vcpu_pin_set") if k in labels and k.split(".")[1] in text]
-            self.fail("%s%s; %s left unchanged" % (", ".join(names) + ": " if names else "", text, self.path))
-
-    def validate(self, candidate, after):
-        python = self.p["nova_python"] or sys.executable
-        managed = [(i["section"], i["option"]) for i in self.p["options"]
-                   if i["state"] == "present" and i.get("value") is not None]
-        files = [candidate] + list(self.p["config_files_after"])
-        conf = NovaConf(after)
-        entries = [(sec, opt, line) for sec, opt, line in conf.names() if sec is not None]
-        names = entries if self.p["validate_names"] else None
-        try:
-            proc = subprocess.run(loader_argv(python, files, managed, self.p["check_scheduler_filters"],
-                                              names=names, namespaces=self.p["validator_namespaces"],
-                                              auth_types={sec: v[-1] for sec in conf.sections() if sec
-                                                          for v in [conf.get(sec, "auth_type")] if v}),
-                                  capture_output=True, text=True, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            self.fail("cannot run nova's option loader with %s: %s" % (python, to_native(exc)))
-        try:
-            report = parse_loader_output(proc.stdout)
-        except ValueError:
-            self.fail("nova's option loader (%s) failed: %s"
-                      % (python, (proc.stderr or "")[-2000:].replace(candidate, self.path)))
-        labels = self.labels()
-
-        def locate(section, option, aliases):
-            # the entry as it stands in the user's file: last one wins, as oslo.config reads it
-            wanted = [(section, option)] + [tuple(a) for a in aliases]
-            hit = None
-            for sec, opt, line in entries:
-                if (sec, opt) in wanted:
-                    hit = (sec, opt, line)
-            return hit
-
-        problems = loader_problems(report, labels, candidate=candidate, path=self.path, locate=locate)
-        warnings = loader_warnings(report, labels)
-        if self.p["check_scheduler_filters"]:
-            label = labels.get("filter_scheduler.enabled_filters", "[filter_scheduler] enabled_filters")
-            errs, warns = filter_problems(report, REMOVED_FILTERS, label, self.p["removed_upstream_filters"])
-            problems += errs
-            warnings += warns
-            self.result["filters"] = report.get("filters")
-        for dep in report.get("deprecated", []):
-            key = "%s.%s" % (dep["section"], dep["option"])
-            warnings.append("%s: [%s] %s is deprecated in nova %s%s" % (
-                labels.get(key, key), dep["section"], dep["option"], report.get("nova_version"),
-                (": " + " ".join(dep["reason"].split())) if dep.get("reason") else ""))
-        if problems:
-            self.fail("; ".join(problems) + "; %s left unchanged" % self.path,
-                      nova_version=report.get("nova_version"))
-        if self.p["validate_names"]:
-            managed_keys = set(managed)
-            unknown = [u for u in report.get("unknown_names") or [] if (u["section"], u["option"]) not in managed_keys]
-            warnings += name_warnings(dict(report, unknown_names=unknown), self.path, RETIRED_OPTIONS)
-            if report.get("names_error"):
-                warnings.append("option names not checked: %s" % report["names_error"])
-            self.result["unknown_options"] = [dict(u) for u in unknown]
-            self.result["namespaces"] = report.get("namespaces")
-        self.result["values"] = report.get("values", {})
-        self.result["nova_version"] = report.get("nova_version")
-        self.warnings += warnings
-
-    def overridden(self, changed):
-        for path in self.p["config_files_after"]:
-            try:
-                other = NovaConf(_read(path))
-            except (OSError, UnicodeDecodeError):
-                continue
-            for item in self.p["options"]:
-                if other.get(item["section"], item["option"]):
-                    self.warnings.append("[%s] %s is also set in %s, which is loaded after %s and wins"
-                                         % (item["section"], item["option"], path, self.p["path"]))
-
-    def run(self):
-        given = self.p["path"]
-        path = given
-        if os.path.islink(given):
-            if not self.p["follow"]:
-                self.fail("%s is a symbolic link (to %s); set follow: true to edit the file it points to, "
-                          "keeping the link" % (given, os.readlink(given)))
-            path = os.path.realpath(given)
-            self.result["path"] = path
-        self.path = path
-        if os.path.isdir(path):
-            self.fail("%s is a directory; path must be the nova.conf file itself" % given)
-        if not os.path.exists(path):
-            self.fail("%s does not exist (install nova first)" % given if path == given else
-                      "%s is a symbolic link to %s, which does not exist" % (given, path))
-        if not os.path.isfile(path):
-            self.fail("%s is not a regular file" % given)
-        try:
-            before = _read(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            self.fail("cannot read %s: %s" % (path, to_native(exc)))
-        changes = [{"section": i["section"], "option": i["option"], "value": i.get("value"),
-                    "state": i["state"], "label": i.get("label")} for i in self.p["options"]]
-        try:
-            after, changed = apply_changes(before, changes)
-        except NovaConfError as exc:
-            self.fail("%s; %s left unchanged" % (to_native(exc), path))
-        self.result["changes"] = changed
-        self.overridden(changed)
-        if self.p["check_cpu_sets"]:
-            self.check_cpus(after)
-        if after == before:
-            self.finish()
-        self.result["changed"] = True
-        if self.module._diff:
-            self.result["diff"] = {"before": before, "after": after,
-                                   "before_header": path, "after_header": path}
-        st = os.stat(path)
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".candidate",
-                                   dir=None if self.module.check_mode else (os.path.dirname(path) or "."))
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(after.encode("utf-8"))
-            os.chmod(tmp, st.st_mode & 0o7777)
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except PermissionError:
-                pass
-            if self.p["validate"]:
-                self.validate(tmp, after)
-            if self.module.check_mode:
-                self.finish()
-            if self.p["backup"]:
-                self.result["backup_file"] = self.module.backup_local(path)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        self.finish()
-
-    def finish(self):
-        for w in self.warnings:
-            self.module.warn(w)
-        self.module.exit_json(**self.result)
+from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.edit import ConfEdit, EditError
 
 
 def main():
@@ -466,7 +262,16 @@ def main():
         ),
         supports_check_mode=True,
     )
-    Runner(module).run()
+    edit = ConfEdit(module.params, check_mode=module.check_mode, diff=module._diff,
+                    replace=module.atomic_move, backup=module.backup_local)
+    try:
+        result, warnings = edit.run()
+    except EditError as exc:
+        # nothing was written: the intended changes are reported, with changed=false
+        module.fail_json(msg=exc.message, **exc.result)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

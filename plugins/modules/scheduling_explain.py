@@ -157,6 +157,22 @@ options:
       - How many hosts the text table RV(table) shows (the JSON matrix always has every host).
     type: int
     default: 40
+  detail:
+    description:
+      - The shape of the host x check matrix in RV(explanation) (both carry the same information;
+        C(docs/explain.md) describes them).
+      - V(compact) lists each distinct cell once in C(explanation.cells) and each distinct verdict
+        row once in C(explanation.rows) (cell indexes in the order of C(explanation.checks)); each
+        of C(explanation.hosts) names its C(row). At 2,000 hosts this is a few hundred kB instead of about 4 MB, which is most of
+        what the task costs Ansible.
+      - V(full) gives every host its own C(checks) (check id -> cell), C(failed) and C(uncertain),
+        the shape of earlier releases.
+      - The P(stackops.nova.html_report#filter), P(stackops.nova.explain_table#filter) and
+        P(stackops.nova.explain_summary#filter) filters take both.
+    type: str
+    choices: [compact, full]
+    default: compact
+    version_added: 0.2.0
   return_snapshot:
     description:
       - Also return the snapshot the explanation was computed on (as RV(snapshot)).
@@ -260,11 +276,27 @@ explanation:
   returned: success
   type: dict
   contains:
+    detail:
+      description: The shape of the matrix, V(compact) or V(full) (O(detail)).
+      type: str
     hosts:
-      description: One entry per compute node with C(fits), C(kind) (static/dynamic), C(failed)
-        (check ids), C(checks) (check id -> verdict, kind, reason).
+      description:
+        - One entry per compute node with C(host), C(nodename), C(availability_zone), C(fits),
+          C(kind) (static/dynamic) and C(chosen).
+        - With O(detail=compact), C(row) (an index into C(rows)); with O(detail=full), C(failed)
+          and C(uncertain) (check ids) and C(checks) (check id -> verdict, kind, reason, short).
       type: list
       elements: dict
+    cells:
+      description: Each distinct cell once (C(verdict), C(kind), C(reason), C(short)); only with O(detail=compact).
+      type: list
+      elements: dict
+    rows:
+      description:
+        - Each distinct verdict row once, only with O(detail=compact) - a list of indexes into
+          C(cells), one per check in the order of C(checks).
+      type: list
+      elements: list
     checks:
       description: The columns in Nova's order (C(id), C(stage), C(name)).
       type: list
@@ -325,6 +357,7 @@ class SchedulingExplainModule(NovaModule):
         snapshot_path=dict(type="path"),
         relaxations=dict(type="bool", default=True),
         max_hosts_in_table=dict(type="int", default=40),
+        detail=dict(type="str", default="compact", choices=["compact", "full"]),
         return_snapshot=dict(type="bool", default=False),
     )
     module_kwargs = dict(mutually_exclusive=[("snapshot", "snapshot_path")])
@@ -388,7 +421,7 @@ class SchedulingExplainModule(NovaModule):
     def _project_id(self, value, snapshot):
         """The id of project ``value`` (id or name): from the identity service when there is a
         connection, else from the snapshot; an error naming project_id when it cannot be resolved."""
-        if self.params["snapshot"] is not None:
+        if self.offline():
             return _request.resolve_project(value, snapshot)
         if value == getattr(self.conn, "current_project_id", None):
             return value
@@ -468,7 +501,7 @@ class SchedulingExplainModule(NovaModule):
             "networks": params["networks"],
         }
         explanation = _engine.explain(snapshot, request, scheduler=self._scheduler_conf,
-                                      relax=params["relaxations"])
+                                      relax=params["relaxations"], detail=params["detail"])
         for message in explanation.get("warnings") or []:
             self.warn(message)
         result = {

@@ -222,48 +222,8 @@ records:
   elements: dict
 """
 
-import glob
-import os
-import re
-import time
-
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
-from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
-from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
-from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history as _history
-from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog as _novalog
-
-UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-ACTIONS_MICROVERSION = "2.84"     # event details and hosts
-SERVER_MICROVERSION = "2.84"
-
-
-def expand_log_paths(paths):
-    """Every file named by the paths (files, directories walked, globs); ValueError names a bad path."""
-    files = []
-    for raw in paths or []:
-        path = str(raw)  # the option is of type path: ~ is already expanded
-        if any(ch in path for ch in "*?["):
-            matched = sorted(glob.glob(path))
-            if not matched:
-                raise ValueError("log_paths: %s matches no file" % raw)
-            candidates = matched
-        else:
-            candidates = [path]
-        for cand in candidates:
-            if os.path.isdir(cand):
-                found = []
-                for root, dirs, names in os.walk(cand):
-                    dirs.sort()
-                    found.extend(os.path.join(root, n) for n in sorted(names))
-                files.extend(f for f in found if os.path.isfile(f))
-            elif os.path.isfile(cand):
-                if not os.access(cand, os.R_OK):
-                    raise ValueError("log_paths: cannot read %s: permission denied" % cand)
-                files.append(cand)
-            else:
-                raise ValueError("log_paths: %s does not exist" % raw)
-    return files
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history_source as _source
 
 
 class ServerHistoryModule(NovaModule):
@@ -280,112 +240,15 @@ class ServerHistoryModule(NovaModule):
     def validate(self):
         if not (self.params["server"] or "").strip():
             raise ValueError("server must be a server name or id, got an empty string")
-        text = self.params["log_text"]
-        if text is not None and not isinstance(text, str) and not (
-                isinstance(text, list) and all(isinstance(t, str) for t in text)):
-            raise ValueError("log_text must be a string or a list of strings, got %s" % type(text).__name__)
-        if self.params["log_paths"]:
-            self._files = expand_log_paths(self.params["log_paths"])
-        else:
-            self._files = []
-
-    # -- API ---------------------------------------------------------------------------------
-    def _get(self, url, what, microversion=None, params=None):
-        return _gather.get_json(self.conn.compute, url, what, microversion=microversion, params=params)
-
-    def _get_versioned(self, url, what, microversion, params=None):
-        """GET with a microversion, falling back to the cloud's default when it is too old."""
-        try:
-            return self._get(url, what, microversion=microversion, params=params)
-        except _conn.NovaError as exc:
-            if exc.status in (400, 406):
-                return self._get(url, what, params=params)
-            raise
-
-    def find_server(self):
-        ref = self.params["server"].strip()
-        all_projects = self.params["all_projects"]
-        if UUID.match(ref):
-            try:
-                body = self._get_versioned("/servers/%s" % ref, "read server %s" % ref, SERVER_MICROVERSION)
-                return body["server"]
-            except _conn.NovaError as exc:
-                if exc.status != 404:
-                    raise
-        params = {"name": "^%s$" % re.escape(ref)}
-        if all_projects:
-            params["all_tenants"] = "1"
-        found = _gather.get_paginated(self.conn.compute, "/servers/detail", "servers",
-                                      "look up server '%s'" % ref, microversion=SERVER_MICROVERSION, params=params)
-        exact = [s for s in found if s.get("name") == ref]
-        if not exact:
-            scope = "in any project" if all_projects else \
-                "in the credentials' project (set all_projects=true to search every project)"
-            raise ValueError("server: no server named or with id '%s' %s" % (ref, scope))
-        if len(exact) > 1:
-            raise ValueError("server: %d servers are named '%s': %s; give the id instead" % (
-                len(exact), ref, ", ".join("%s (project %s, %s)" % (s.get("id"), s.get("tenant_id"), s.get("status"))
-                                           for s in exact)))
-        return exact[0]
-
-    def actions(self, server_id):
-        body = self._get_versioned("/servers/%s/os-instance-actions" % server_id,
-                                   "list the instance actions of server %s" % server_id, ACTIONS_MICROVERSION)
-        out = []
-        for act in body.get("instanceActions") or []:
-            rid = act.get("request_id")
-            if self.params["request_id"] and rid != self.params["request_id"]:
-                continue
-            detail = self._get_versioned("/servers/%s/os-instance-actions/%s" % (server_id, rid),
-                                         "read instance action %s of server %s" % (rid, server_id),
-                                         ACTIONS_MICROVERSION)
-            out.append(detail.get("instanceAction") or act)
-        return out
-
-    # -- logs --------------------------------------------------------------------------------
-    def read_logs(self, tokens):
-        texts = self.params["log_text"]
-        if texts is None and not self._files:
-            return None, None
-        if isinstance(texts, str):
-            texts = [texts]
-        started = time.monotonic()
-        total = _novalog.ParseStats()
-        records = []
-        files = []
-        for path in self._files:
-            stats = _novalog.ParseStats()
-            try:
-                records.extend(_novalog.parse_file(path, match=tokens, stats=stats, year=self.params["year"]))
-            except _novalog.NovaLogError as exc:
-                raise ValueError("log_paths: %s" % exc) from None
-            files.append({"path": path, "lines": stats.lines, "bytes": stats.bytes, "records": stats.records})
-            total.add(stats)
-        for i, text in enumerate(texts or []):
-            stats = _novalog.ParseStats()
-            records.extend(_novalog.iter_records(text.splitlines(), match=tokens, stats=stats,
-                                                 origin="log_text[%d]" % i, year=self.params["year"]))
-            files.append({"path": "log_text[%d]" % i, "lines": stats.lines, "bytes": stats.bytes,
-                          "records": stats.records})
-            total.add(stats)
-        summary = total.to_dict()
-        summary["files"] = files
-        summary["seconds"] = round(time.monotonic() - started, 3)
-        return records, summary
+        _source.check_log_text(self.params["log_text"])
+        self._files = _source.expand_log_paths(self.params["log_paths"])
 
     def run(self):
-        server = self.find_server()
-        actions = self.actions(server["id"])
-        tokens = [server["id"]] + [a.get("request_id") for a in actions if a.get("request_id")]
-        records, stats = self.read_logs(tokens)
-        if records is not None and self.params["request_id"]:
-            wanted = self.params["request_id"]
-            records = [r for r in records if r.request_id == wanted or r.global_request_id == wanted]
-        result = _history.build_history(server, actions, records or [], log_stats=stats,
-                                        logs_given=records is not None)
-        if self.params["include_records"]:
-            result["records"] = [r.to_dict() for r in records or []]
-        return result
+        params = self.params
+        return _source.server_history(self.conn.compute, params["server"], all_projects=params["all_projects"],
+                                      files=self._files, log_text=params["log_text"],
+                                      request_id=params["request_id"], include_records=params["include_records"],
+                                      year=params["year"])
 
 
 def main():

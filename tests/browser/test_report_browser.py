@@ -34,6 +34,7 @@ from chromium import Browser  # noqa: E402
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape  # noqa: E402
 
 pytestmark = pytest.mark.minicloud
 
@@ -71,7 +72,8 @@ def demo(cloud):
     with open(paths["snapshot"]) as handle:
         snapshot = json.load(handle)
     with open(paths["explanations"]) as handle:
-        explanations = json.load(handle)
+        # scheduling_explain returns the compact matrix (detail: compact); the assertions read hosts' cells
+        explanations = [shape.expand(e) for e in json.load(handle)]
     return {"path": paths["html"], "snapshot": snapshot, "explanations": explanations}
 
 

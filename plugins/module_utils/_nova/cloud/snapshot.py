@@ -266,6 +266,20 @@ def _key_path(where, key):
     return "%s[%r]" % (where, key)
 
 
+class _Where:
+    """A key path made into text only when an error names it (a snapshot has ~100,000 keys)."""
+
+    __slots__ = ("parent", "key", "index")
+
+    def __init__(self, parent, key=None, index=None):
+        self.parent, self.key, self.index = parent, key, index
+
+    def __str__(self):
+        if self.index is not None:
+            return "%s[%d]" % (self.parent, self.index)
+        return _key_path(self.parent, self.key)
+
+
 def check(value, schema, where="snapshot"):
     """Validate ``value`` against ``schema`` (the keywords listed above); SnapshotError at the first error.
 
@@ -276,7 +290,10 @@ def check(value, schema, where="snapshot"):
     kinds = schema.get("type")
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(_is_type(value, kind) for kind in kinds):
+        for kind in kinds:
+            if _is_type(value, kind):
+                break
+        else:
             if message:
                 raise SnapshotError("%s %s" % (where, message))
             expected = " or ".join(_TYPE_WORDS[k] for k in kinds)
@@ -308,12 +325,12 @@ def check(value, schema, where="snapshot"):
         extra = schema.get("additionalProperties")
         for key, item in value.items():
             if key in properties:
-                check(item, properties[key], _key_path(where, key))
+                check(item, properties[key], _Where(where, key))
             elif isinstance(extra, dict):
-                check(item, extra, _key_path(where, key))
+                check(item, extra, _Where(where, key))
     if isinstance(value, (list, tuple)) and "items" in schema:
         for index, item in enumerate(value):
-            check(item, schema["items"], "%s[%d]" % (where, index))
+            check(item, schema["items"], _Where(where, index=index))
     return value
 
 

@@ -14,6 +14,7 @@ import datetime
 import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
 
 DEFAULT_PERIOD_DAYS = 30
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -156,7 +157,6 @@ def _projects(conn, project, all_projects):
 
 def _project_usage(compute, proj, params, mv, max_pages=1000):
     """``GET /os-simple-tenant-usage/{id}``, following ``tenant_usage_links`` (2.40+ pages servers)."""
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
     what = "read the simple tenant usage of project %s" % (proj["name"] or proj["id"])
     url = "/os-simple-tenant-usage/%s" % proj["id"]
     query = dict(params)
@@ -180,7 +180,6 @@ def _project_usage(compute, proj, params, mv, max_pages=1000):
 def gather_usage(conn, project=None, all_projects=False, start=None, end=None, quotas=True, usage=True,
                  detailed=False, workers=8):
     """Quotas and usage per project: ``{"period": ..., "projects": [...], "totals": ..., "warnings": [...]}``."""
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
     start_dt, end_dt = period(start, end)
     projects = _projects(conn, project, all_projects)
     compute = conn.compute

@@ -60,6 +60,13 @@ def optional_mapping(value, name, what="a mapping"):
     raise ValueError("%s must be %s, got %s" % (name, what, _shown(value)))
 
 
+def choice(value, name, choices):
+    """One of ``choices`` (strings)."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ValueError("%s must be one of %s, got %s" % (name, ", ".join(choices), _shown(value)))
+
+
 def _shown(value):
     if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(repr(value)) <= 40:
         return repr(value)

@@ -3,9 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verdict cells and the base class of every check (prefilter, placement, host filter).
 
-A cell is a small dict ``{"verdict", "kind", "reason"}`` (plus ``"short"`` on failures:
-the reason label of the one-line summary). Identical cells are shared objects, so a
-matrix of thousands of hosts costs little memory.
+A cell is a small read-only mapping ``{"verdict", "kind", "reason"}`` (plus ``"short"`` on
+failures: the reason label of the one-line summary). Within one engine pass identical cells
+are one object (:func:`Interner`, used by the matrix evaluation), so a matrix of thousands
+of hosts costs little memory; nothing is shared between passes, and the report turns the
+cells into plain dicts of its own (``engine.report``), so a caller changing a result never
+changes another.
 
 verdicts: ``pass``; ``fail`` (kind ``static``: never on this host as configured, or
 ``dynamic``: full now); ``unknown`` (the snapshot lacks the data); ``error`` (Nova's own
@@ -25,21 +28,52 @@ SKIPPED = "skipped"
 STATIC = "static"
 DYNAMIC = "dynamic"
 
-_CACHE = {}
+
+class Cell(dict):
+    """A verdict cell: a dict that refuses changes (the engine shares it between hosts)."""
+
+    __slots__ = ()
+
+    def _read_only(self, *_args, **_kwargs):
+        raise TypeError("a verdict cell is read-only: copy it with dict(cell)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self):
+        return (Cell, (dict(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, _memo):
+        return self
+
+    def key(self):
+        return (self["verdict"], self["kind"], self["reason"], self.get("short"))
 
 
 def cell(verdict, reason, kind=None, short=None):
-    """A (shared when possible) verdict cell."""
-    key = (verdict, kind, reason, short)
-    found = _CACHE.get(key)
-    if found is not None:
-        return found
+    """A new read-only verdict cell."""
     value = {"verdict": verdict, "kind": kind, "reason": reason}
     if short is not None:
         value["short"] = short
-    if len(_CACHE) < 200000:
-        _CACHE[key] = value
-    return value
+    return Cell(value)
+
+
+class Interner:
+    """One pass's table of cells: equal cells become one object (never shared across passes)."""
+
+    def __init__(self):
+        self.table = {}
+
+    def __call__(self, the_cell):
+        key = the_cell.key() if isinstance(the_cell, Cell) else \
+            (the_cell["verdict"], the_cell["kind"], the_cell["reason"], the_cell.get("short"))
+        found = self.table.get(key)
+        if found is None:
+            found = the_cell if isinstance(the_cell, Cell) else Cell(the_cell)
+            self.table[key] = found
+        return found
 
 
 def ok(reason):

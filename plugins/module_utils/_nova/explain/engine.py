@@ -14,6 +14,8 @@ placement claim still fits is chosen).
 
 from __future__ import annotations
 
+import copy
+
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import claim as CL
@@ -21,6 +23,9 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import headroom as H
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import prefilters as PF
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import relax as R
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as S
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import weighers as W
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import ExplainError, normalize_scheduler
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import Cloud
@@ -121,8 +126,12 @@ def build_checks(ctx):
 
 
 def evaluate_matrix(cloud, ctx, checks, hosts=None):
-    """cells[h][c] for every host and check, sharing verdicts between hosts with equal keys."""
+    """cells[h][c] for every host and check, sharing verdicts between hosts with equal keys.
+
+    Equal cells are interned in a table of this pass only (never shared with another call).
+    """
     hosts = cloud.hosts if hosts is None else hosts
+    intern = C.Interner()
     columns = []
     for check in checks:
         cache = {}
@@ -132,22 +141,15 @@ def evaluate_matrix(cloud, ctx, checks, hosts=None):
         for host in hosts:
             key = key_of(host, ctx)
             if key is None:
-                column.append(evaluate(host, ctx, None))
+                column.append(intern(evaluate(host, ctx, None)))
                 continue
             found = cache.get(key)
             if found is None:
-                found = evaluate(host, ctx, None)
+                found = intern(evaluate(host, ctx, None))
                 cache[key] = found
             column.append(found)
         columns.append(column)
     return [list(row) for row in zip(*columns)] if columns else [[] for _host in hosts]
-
-
-def _primary(cells):
-    for the_cell in cells:
-        if the_cell["verdict"] in _BAD:
-            return the_cell
-    return None
 
 
 def run(cloud, conf, req):
@@ -379,13 +381,17 @@ def _sorted_counts(counter):
 
 # ------------------------------------------------------------------ public entry point
 
-def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_relaxations=10):
+def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_relaxations=10, detail=S.FULL):
     """Explain where (and whether) ``request`` would be scheduled on the cloud of ``snapshot``.
 
     ``snapshot``: a snapshot dict (docs/snapshot.md) or a :func:`prepare`-d cloud.
     ``scheduler``: the scheduler configuration (None: the snapshot's, else Nova's defaults).
+    ``detail``: ``full`` (every host with its cells) or ``compact`` (each distinct cell and
+    verdict row once, hosts referring to their row; :mod:`shape`).
     Raises :class:`ExplainError` (a ValueError) naming the bad input.
     """
+    if detail not in S.DETAILS:
+        raise ExplainError("detail must be one of %s, got %r" % (", ".join(S.DETAILS), detail))
     cloud = prepare(snapshot)
     raw = cloud.snapshot
     if scheduler is None:
@@ -400,14 +406,13 @@ def explain(snapshot, request, scheduler=None, relax=True, headroom=True, max_re
         out["headroom"] = H.compute_headroom(result)
     out["relaxations"] = []
     if relax and out["fits"] is False:
-        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import relax as R
-        out["relaxations"] = R.relaxations(cloud, conf, req, result, limit=max_relaxations)
+        out["relaxations"] = R.relaxations(cloud, conf, req, result, limit=max_relaxations,
+                                           rerun=run, rerun_host=rerun_host)
     elif out["fits"] is None:
         out["relaxations_note"] = ("not searched: the request fits only if the unknown check(s) %s pass; "
                                    "decide them first" % ", ".join(u["name"] for u in out["unknowns"]))
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render
     out["summary"] = render.summary_line(out)
-    return out
+    return S.expand(out) if detail == S.FULL else out
 
 
 HOW_TO_CONFIGURE = ("give the scheduler's nova.conf (scheduler: {nova_conf: path} or {nova_conf_text: text}, see "
@@ -436,10 +441,6 @@ def report(result):
     """The plain-data report of one engine pass."""
     ctx, checks, matrix = result["ctx"], result["checks"], result["matrix"]
     req, conf, cloud = ctx.req, ctx.conf, ctx.cloud
-    hosts_out = []
-    primary_counts = {}
-    all_counts = {}
-    kinds = {}
     valid_ids = {h.index for h in result["valid"]}
     maybe_ids = {h.index for h in result["maybe"]}
     fits = result["fits"]
@@ -447,33 +448,12 @@ def report(result):
     if fits is None and result["optimistic"] is not None:
         placements = [dict(p, only_if_unknowns_pass=True) for p in result["optimistic"][0]]
     chosen = {(p["host"], p["nodename"]) for p in placements}
-    for host in cloud.hosts:
-        row = matrix[host.index]
-        failed = [checks[i].id for i, cell in enumerate(row) if cell["verdict"] in _BAD]
-        uncertain = [checks[i].id for i, cell in enumerate(row) if cell["verdict"] in (C.UNKNOWN, C.NOT_EVALUATED)]
-        first = _primary(row)
-        kind = None
-        if failed:
-            kind = C.STATIC if any(c["kind"] == C.STATIC for c in row if c["verdict"] in _BAD) else C.DYNAMIC
-            label = first.get("short") or first["reason"]
-            primary_counts[label] = primary_counts.get(label, 0) + 1
-            kinds.setdefault(label, first["kind"])
-            for c in row:
-                if c["verdict"] in _BAD:
-                    lab = c.get("short") or c["reason"]
-                    all_counts[lab] = all_counts.get(lab, 0) + 1
-                    kinds.setdefault(lab, c["kind"])
-        hosts_out.append({
-            "host": host.name,
-            "nodename": host.nodename,
-            "availability_zone": host.az,
-            "fits": True if host.index in valid_ids else (None if host.index in maybe_ids else False),
-            "kind": kind,
-            "failed": failed,
-            "uncertain": uncertain,
-            "chosen": (host.name, host.nodename) in chosen,
-            "checks": {checks[i].id: cell for i, cell in enumerate(row)},
-        })
+
+    def fits_of(host):
+        return True if host.index in valid_ids else (None if host.index in maybe_ids else False)
+
+    cells_out, rows_out, hosts_out, primary_counts, all_counts, kinds = S.matrix_out(
+        cloud.hosts, matrix, [c.id for c in checks], fits_of, chosen)
     # Nova's short-circuit view: the counts its log would show.
     pipeline = [{"stage": "placement", "name": "allocation_candidates", "start": len(cloud.hosts),
                  "end": len(result["candidates"])}]
@@ -535,8 +515,11 @@ def report(result):
         "maybe_hosts": [h.label for h in result["maybe"]],
         "unknowns": unknowns(result),
         "request": _request_out(req),
-        "scheduler": {k: v for k, v in conf.items() if k != "ignored_options"},
+        "scheduler": copy.deepcopy({k: v for k, v in conf.items() if k != "ignored_options"}),
         "checks": [c.describe() for c in checks],
+        "detail": S.COMPACT,
+        "cells": cells_out,
+        "rows": rows_out,
         "hosts": hosts_out,
         "reasons": reasons,
         "all_reasons": all_reasons,

@@ -23,6 +23,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import metrics as _metrics
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.aggregates import agg_values, validate_num_values
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import IMAGE_PROPERTY_TYPES
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import HOST_STATE_METHODS
 
@@ -101,23 +102,6 @@ def dyn_num_instances(host, state):
 
 def dyn_io_ops(host, state):
     return (host.num_io_ops or 0) + (state.placed.get(host.index, 0) if state else 0)
-
-
-def agg_values(host, key):
-    """utils.aggregate_values_from_key: the raw metadata values of ``key`` over the host's aggregates."""
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import aggregate_metadata
-    return {aggregate_metadata(a)[key] for a in host.aggregates if key in aggregate_metadata(a)}
-
-
-def validate_num_values(values, default, cast):
-    """utils.validate_num_values with the filters' fallback: min of the values, default on error."""
-    if not values:
-        return default, None
-    try:
-        return min(cast(v) for v in values), None
-    except ValueError:
-        return default, "aggregate value(s) %s not a number: Nova logs a warning and uses %s" % (
-            sorted(values), default)
 
 
 class Filter(C.Check):

@@ -8,6 +8,11 @@ hint / extra spec / image property, a smaller flavor, enabling a disabled host, 
 allocation ratio on one host); each is applied to a copy of the request or of the one host
 concerned and the engine is run again: only changes that make the whole request fit are
 returned, with the hosts that would then be valid.
+
+Each candidate request is a copy of the normalized request with the one change
+(``request.changed``), never raw input normalized again. The engine passes are the
+caller's (``rerun`` and ``rerun_host``: the engine's ``run`` and ``rerun_host``), so this
+module does not import the engine that calls it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import math
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity as _cap
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import ExplainError
-from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.request import normalize_request
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as RQ
 
 _BAD = (C.FAIL, C.ERROR)
 # verifications of per-host changes that may fail before the search of that kind stops
@@ -27,33 +33,6 @@ MAX_HOST_ATTEMPTS = 20
 _ORDER = ("count", "drop_hint", "availability_zone", "drop_forced_host", "smaller_flavor", "numa",
           "pci_fewer_devices", "pci_other_alias", "pci_affinity_preferred", "drop_extra_spec",
           "drop_image_property", "enable_host", "allocation_ratio")
-
-
-def _original_request(req):
-    flavor = dict(req["flavor"])
-    request = {
-        "flavor": flavor,
-        "image": {"id": req["image"].get("id"), "name": req["image"].get("name"),
-                  "disk_format": req["image"].get("disk_format"), "properties": dict(req["image"]["properties"])},
-        "availability_zone": req.get("requested_availability_zone", req["availability_zone"]),
-        "host": req.get("requested_host"),
-        "hypervisor_hostname": req.get("requested_node"),
-        "scheduler_hints": dict(req["hints"]),
-        "count": req["count"],
-        "project_id": req["project_id"],
-        "is_bfv": req["is_bfv"],
-    }
-    if req.get("networks") is not None:
-        request["networks"] = req["networks"]
-    if req["forced_host"] or req["forced_node"]:
-        request["availability_zone"] = "%s:%s%s" % (request["availability_zone"] or "", req["forced_host"] or "",
-                                                    (":" + req["forced_node"]) if req["forced_node"] else "")
-    return request
-
-
-def _engine():
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine
-    return engine
 
 
 def _row_key(row):
@@ -78,36 +57,37 @@ def _most_instances(host, rc_checks):
     return float("inf") if most is None else most
 
 
-def _verify(cloud, conf, request, base_req=None, bound=None):
-    """The engine pass of ``request`` when it places every instance, else None.
+def _verify(cloud, conf, req, rerun, changes, bound=None):
+    """The engine pass of ``req`` with ``changes`` when it places every instance, else None.
 
-    ``bound()``: how many instances of ``base_req`` the hosts' capacity can hold at most; a
+    ``bound()``: how many instances of ``req`` the hosts' capacity can hold at most; a
     request asking the same resources for more instances cannot fit, so it is not run.
     """
-    engine = _engine()
     try:
-        req = normalize_request(request, cloud.snapshot)
+        changed = RQ.changed(req, cloud.snapshot, **changes)
     except ExplainError:
         return None
-    if base_req is not None and bound is not None and \
-            req["placement"]["resources"] == base_req["placement"]["resources"] and \
-            req["placement"].get("fallback") == base_req["placement"].get("fallback") and \
-            req["count"] > bound():
+    if bound is not None and \
+            changed["placement"]["resources"] == req["placement"]["resources"] and \
+            changed["placement"].get("fallback") == req["placement"].get("fallback") and \
+            changed["count"] > bound():
         return None
-    result = engine.run(cloud, conf, req)
+    result = rerun(cloud, conf, changed)
     if result["fits"] is not True:  # a change that fits only if unknown checks pass is not verified
         return None
     return result
 
 
-def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_ATTEMPTS):
+def relaxations(cloud, conf, req, result, rerun, rerun_host, limit=10, max_host_attempts=MAX_HOST_ATTEMPTS):
     """Verified single changes that make the request fit, smallest first.
+
+    ``rerun(cloud, conf, req)``: one engine pass; ``rerun_host(result, cloud, index)``: the
+    pass again with only host ``index`` changed (the engine's ``run`` and ``rerun_host``).
 
     The per-host changes (enable a host, raise one host's allocation ratio) cost one row and
     one placement each, are skipped when the changed host cannot make up for what the other
     hosts cannot hold, and stop after ``max_host_attempts`` verifications that found nothing.
     """
-    base = _original_request(req)
     found = []
     seen = set()
     rc_checks = [c for c in result["checks"] if isinstance(c, P.ResourceClass)]
@@ -118,11 +98,11 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
             memo["bound"] = sum(_most_instances(h, rc_checks) for h in cloud.hosts)
         return memo["bound"]
 
-    def attempt(kind, change, request=None, the_cloud=None, detail=None):
+    def attempt(kind, change, changes, detail=None):
         if len(found) >= limit * 2 or change in seen:
             return
         seen.add(change)
-        verified = _verify(the_cloud or cloud, conf, request or base, req, bound)
+        verified = _verify(cloud, conf, req, rerun, changes, bound)
         if verified is None:
             return
         valid = [h.label for h in verified["valid"]]
@@ -139,9 +119,8 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
 
     # 1. fewer instances
     if req["count"] > 1 and result["placements"]:
-        request = dict(base, count=len(result["placements"]))
         attempt("count", "request %d instance(s) instead of %d" % (len(result["placements"]), req["count"]),
-                request, detail={"count": len(result["placements"])})
+                {"count": len(result["placements"])}, detail={"count": len(result["placements"])})
 
     # 2. drop a scheduler hint
     hint_checks = {"group": ("filter:ServerGroupAffinityFilter", "filter:ServerGroupAntiAffinityFilter"),
@@ -154,40 +133,38 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
         del hints[hint]
         if hint == "build_near_host_ip":
             hints.pop("cidr", None)
-        attempt("drop_hint", "drop the scheduler hint %s" % hint, dict(base, scheduler_hints=hints),
+        attempt("drop_hint", "drop the scheduler hint %s" % hint, {"hints": hints},
                 detail={"hint": hint})
 
     # 3. another availability zone (or none)
     if req["availability_zone"] and not (req["forced_host"] or req["forced_node"]):
         for zone in cloud.zones:
             if zone != req["availability_zone"]:
-                attempt("availability_zone", "use availability zone %s" % zone, dict(base, availability_zone=zone),
+                attempt("availability_zone", "use availability zone %s" % zone, {"availability_zone": zone},
                         detail={"availability_zone": zone})
-        attempt("availability_zone", "do not ask for an availability zone", dict(base, availability_zone=None),
+        attempt("availability_zone", "do not ask for an availability zone", {"availability_zone": None},
                 detail={"availability_zone": None})
     if req["forced_host"] or req["forced_node"]:
         attempt("drop_forced_host", "do not force host %s" % (req["forced_host"] or req["forced_node"]),
-                dict(base, availability_zone=req.get("requested_availability_zone", req["availability_zone"])),
-                detail={})
+                {"unforce": True}, detail={})
 
     # 4. a smaller flavor (the largest that fits on a host failing only capacity checks)
     for flavor, host_label in _smaller_flavors(result, req):
         attempt("smaller_flavor", "a flavor of at most %d vCPU, %d MB RAM, %d GB disk (fits %s)" % (
-            flavor["vcpus"], flavor["ram"], flavor["disk"], host_label), dict(base, flavor=flavor),
+            flavor["vcpus"], flavor["ram"], flavor["disk"], host_label), {"flavor": flavor},
             detail={"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
                     "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0)})
 
     # 4b. NUMA: fewer/more guest NUMA nodes, another page size, a laxer thread / emulator policy
     if "filter:NUMATopologyFilter" in failing_ids:
         for text, specs_new, detail in _numa_changes(req):
-            attempt("numa", text, dict(base, flavor=dict(base["flavor"], extra_specs=specs_new)), detail=detail)
+            attempt("numa", text, {"flavor": dict(req["flavor"], extra_specs=specs_new)}, detail=detail)
     # 4c. PCI: fewer devices, another alias, preferred NUMA affinity (candidates from explain/pci.py)
     if failing_ids & {"filter:PciPassthroughFilter", "filter:NUMATopologyFilter", "claim:numa_pci"}:
-        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
         for cand in _pci.relaxation_candidates(req, conf, cloud):
             attempt(cand["kind"], cand["change"],
-                    dict(base, flavor=dict(base["flavor"], extra_specs=cand["flavor_extra_specs"]),
-                         image=dict(base["image"], properties=cand["image_properties"])),
+                    {"flavor": dict(req["flavor"], extra_specs=cand["flavor_extra_specs"]),
+                     "image_properties": cand["image_properties"]},
                     detail=cand["detail"])
 
     # 5. drop one constraining extra spec / image property
@@ -197,16 +174,16 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
         if ":" in key and scope not in ("trait", "capabilities", "aggregate_instance_extra_specs") \
                 and not key.startswith("trait"):
             continue
-        flavor = dict(base["flavor"], extra_specs={k: v for k, v in specs.items() if k != key})
-        attempt("drop_extra_spec", "remove flavor extra spec %s=%s" % (key, specs[key]), dict(base, flavor=flavor),
+        flavor = dict(req["flavor"], extra_specs={k: v for k, v in specs.items() if k != key})
+        attempt("drop_extra_spec", "remove flavor extra spec %s=%s" % (key, specs[key]), {"flavor": flavor},
                 detail={"extra_spec": key})
     props = req["image"]["properties"]
     if failing_ids & {"filter:ImagePropertiesFilter", "filter:AggregateImagePropertiesIsolation",
                       "placement:required_traits", "prefilter:image_metadata"}:
         for key in sorted(props):
-            image = dict(base["image"], properties={k: v for k, v in props.items() if k != key})
             attempt("drop_image_property", "remove image property %s=%s" % (key, props[key]),
-                    dict(base, image=image), detail={"image_property": key})
+                    {"image_properties": {k: v for k, v in props.items() if k != key}},
+                    detail={"image_property": key})
 
     # 6. enable a disabled host / 7. raise one host's allocation ratio: one candidate per host,
     # pre-checked (can the changed host, with what the others hold, take the whole request?),
@@ -227,7 +204,7 @@ def relaxations(cloud, conf, req, result, limit=10, max_host_attempts=MAX_HOST_A
         if not affinity and placed + _most_instances(the_cloud.hosts[host.index], rc_checks) < req["count"]:
             rejected.add(group_key)  # cannot hold what the others leave over: no verification needed
             return
-        verified = _engine().rerun_host(result, the_cloud, host.index)
+        verified = rerun_host(result, the_cloud, host.index)
         if verified["fits"] is not True:  # fits only if unknown checks pass: not verified
             budget["failed"] += 1
             rejected.add(group_key)

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import table as _tables
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as _shape
+
 _SYMBOL = {"pass": ".", "fail": "X", "unknown": "?", "error": "E", "not_evaluated": "-", "skipped": "~"}
 
 
@@ -61,16 +64,7 @@ def summary_line(report):
 
 
 def _table(headers, rows):
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [line, "| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(headers)) + " |", line]
-    for row in rows:
-        out.append("| " + " | ".join(v.ljust(widths[i]) for i, v in enumerate(row)) + " |")
-    out.append(line)
-    return "\n".join(out)
+    return _tables.table(headers, rows)
 
 
 def _clip(text, width):
@@ -82,26 +76,30 @@ def render_table(report, max_hosts=40, reason_width=90):
     """The full human report: summary, per-check table, host matrix, near misses, relaxations, headroom."""
     out = [report.get("summary") or summary_line(report), ""]
     checks = report["checks"]
+    entries = report["hosts"]
+    cells_of = _shape.cell_rows(report)  # per host, its cells in the order of checks (either shape)
     # PRS-style: each check and the hosts it lets through / stops.
     rows = []
     for i, check in enumerate(checks):
-        verdicts = [h["checks"][check["id"]]["verdict"] for h in report["hosts"]]
+        verdicts = [cells[i]["verdict"] for cells in cells_of]
         passed = sum(1 for v in verdicts if v in ("pass", "skipped"))
         unsure = sum(1 for v in verdicts if v in ("unknown", "not_evaluated"))
-        stopped = [h["host"] for h in report["hosts"] if h["checks"][check["id"]]["verdict"] in ("fail", "error")]
+        stopped = [h["host"] for h, v in zip(entries, verdicts) if v in ("fail", "error")]
         rows.append(["c%d" % (i + 1), check["stage"], check["name"], "%d" % passed, "%d" % unsure,
                      "%d" % len(stopped), _clip(", ".join(stopped) or "-", 60)])
     out.append(_table(["#", "stage", "check", "pass", "unknown", "fail", "hosts stopped"], rows))
     out.append("")
     # Host x check matrix.
-    hosts = sorted(report["hosts"], key=lambda h: (not h["chosen"], not h["fits"], len(h["failed"]), h["host"]))
-    shown = hosts[:max_hosts]
+    failures = [sum(1 for c in cells if c["verdict"] in ("fail", "error")) for cells in cells_of]
+    order = sorted(range(len(entries)), key=lambda n: (not entries[n]["chosen"], not entries[n]["fits"],
+                                                       failures[n], entries[n]["host"]))
+    shown = order[:max_hosts]
     rows = []
-    for h in shown:
-        symbols = "".join(_SYMBOL.get(h["checks"][c["id"]]["verdict"], "?") for c in checks)
+    for n in shown:
+        h, cells = entries[n], cells_of[n]
+        symbols = "".join(_SYMBOL.get(cell["verdict"], "?") for cell in cells)
         first = None
-        for c in checks:
-            cell = h["checks"][c["id"]]
+        for c, cell in zip(checks, cells):
             if cell["verdict"] in ("fail", "error"):
                 first = "%s: %s" % (c["name"], cell["reason"])
                 break
@@ -110,10 +108,10 @@ def render_table(report, max_hosts=40, reason_width=90):
         else:
             verdict = "fits" if h["fits"] else ("unknown" if h["fits"] is None else (h["kind"] or "fail"))
         label = h["host"] if h["host"] == h["nodename"] else "%s/%s" % (h["host"], h["nodename"])
-        rows.append([label, verdict, symbols, "%d" % len(h["failed"]), _clip(first or "-", reason_width)])
+        rows.append([label, verdict, symbols, "%d" % failures[n], _clip(first or "-", reason_width)])
     out.append(_table(["host", "verdict", "c1..c%d" % len(checks), "fails", "first failure (numbers)"], rows))
-    if len(hosts) > len(shown):
-        out.append("... %d more host(s) not shown" % (len(hosts) - len(shown)))
+    if len(order) > len(shown):
+        out.append("... %d more host(s) not shown" % (len(order) - len(shown)))
     out.append("legend: . pass  X fail  ? unknown  E Nova errors  - not evaluated  ~ skipped (forced host); "
                "stage claim = nova-compute's checks on the chosen host")
     if report.get("near_misses"):

@@ -186,15 +186,11 @@ def normalize_request(request, snapshot):
         if legacy in props and name not in props:
             props[name] = props.pop(legacy)
     is_bfv = bool(request.get("is_bfv", False))
-    try:
-        placement = capacity.flavor_request(flavor, props, is_bfv=is_bfv)
-    except capacity.CapacityError as exc:
-        raise ExplainError("request.flavor: %s" % exc) from None
-    _check_flavor_size(flavor)
-    try:
-        numa_topology = _numa.constraints(flavor, props)
-    except _numa.NumaRequestError as exc:
-        raise ExplainError("request.flavor / request.image: %s; Nova's API refuses this request" % exc) from None
+    flavor_fields = _flavor_fields(flavor, props, is_bfv)
+    networks = request.get("networks")
+    if networks is not None and not (isinstance(networks, list) and all(isinstance(n, dict) for n in networks)):
+        raise ExplainError("request.networks must be a list of mappings (port_id, network_id, remote_managed, "
+                           "aggregates)")
     count = request.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) and not (isinstance(count, str) and count.isdigit()):
         raise ExplainError("request.count must be a positive integer, got %r" % (count,))
@@ -214,6 +210,54 @@ def normalize_request(request, snapshot):
     if (requested_host or requested_node) and (forced_host or forced_node):
         raise ExplainError("request.host/hypervisor_hostname and availability_zone az:host[:node] are mutually "
                            "exclusive (Nova's API refuses both together)")
+    out = {
+        "image": {"id": image.get("id"), "name": image.get("name"), "disk_format": image.get("disk_format"),
+                  "properties": dict(props)},
+        "availability_zone": az,
+        "requested_availability_zone": requested_az,
+        "az_note": az_note,
+        "requested_host": requested_host,
+        "requested_node": requested_node,
+        "forced_host": forced_host,
+        "forced_node": forced_node,
+        "count": count,
+        "project_id": request.get("project_id"),
+        "is_bfv": is_bfv,
+        "networks": networks,
+    }
+    out.update(flavor_fields)
+    out.update(_hint_fields(hints, snapshot))
+    return out
+
+
+def _flavor_fields(flavor, props, is_bfv):
+    """The request's flavor, its name, its placement request and its guest NUMA topology
+    (flavor + image properties)."""
+    try:
+        placement = capacity.flavor_request(flavor, props, is_bfv=is_bfv)
+    except capacity.CapacityError as exc:
+        raise ExplainError("request.flavor: %s" % exc) from None
+    _check_flavor_size(flavor)
+    try:
+        numa_topology = _numa.constraints(flavor, props)
+    except _numa.NumaRequestError as exc:
+        raise ExplainError("request.flavor / request.image: %s; Nova's API refuses this request" % exc) from None
+    extra_specs = {str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()}
+    canonical = {
+        "vcpus": int(flavor.get("vcpus") or 0),
+        "ram": int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0),
+        "disk": int(flavor.get("disk", flavor.get("root_gb", 0)) or 0),
+        "ephemeral": int(flavor.get("ephemeral", flavor.get("OS-FLV-EXT-DATA:ephemeral", 0)) or 0),
+        "swap": int(flavor.get("swap") or 0) if flavor.get("swap") not in ("", None) else 0,
+    }
+    flavor_name = flavor.get("name") or flavor.get("original_name") or "%dvcpu-%dMB" % (
+        int(flavor.get("vcpus") or 0), int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0))
+    return {"flavor": dict(canonical, extra_specs=extra_specs, name=flavor_name, id=flavor.get("id")),
+            "flavor_name": flavor_name, "placement": placement, "numa": numa_topology}
+
+
+def _hint_fields(hints, snapshot):
+    """What the request's scheduler hints decide: the server group, host lists, query."""
     group = None
     group_ref = hints.get("group")
     if isinstance(group_ref, list):
@@ -224,42 +268,45 @@ def normalize_request(request, snapshot):
             raise ExplainError("scheduler_hints.group %r is not a server group of the snapshot" % group_ref)
         if group.get("policy") not in ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"):
             raise ExplainError("server group %r has an unknown policy %r" % (group_ref, group.get("policy")))
-    extra_specs = {str(k): str(v) for k, v in (flavor.get("extra_specs") or {}).items()}
-    networks = request.get("networks")
-    if networks is not None and not (isinstance(networks, list) and all(isinstance(n, dict) for n in networks)):
-        raise ExplainError("request.networks must be a list of mappings (port_id, network_id, remote_managed, "
-                           "aggregates)")
-    canonical = {
-        "vcpus": int(flavor.get("vcpus") or 0),
-        "ram": int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0),
-        "disk": int(flavor.get("disk", flavor.get("root_gb", 0)) or 0),
-        "ephemeral": int(flavor.get("ephemeral", flavor.get("OS-FLV-EXT-DATA:ephemeral", 0)) or 0),
-        "swap": int(flavor.get("swap") or 0) if flavor.get("swap") not in ("", None) else 0,
-    }
-    flavor_name = flavor.get("name") or flavor.get("original_name") or "%dvcpu-%dMB" % (
-        int(flavor.get("vcpus") or 0), int(flavor.get("ram", flavor.get("memory_mb", 0)) or 0))
     return {
-        "flavor": dict(canonical, extra_specs=extra_specs, name=flavor_name, id=flavor.get("id")),
-        "flavor_name": flavor_name,
-        "image": {"id": image.get("id"), "name": image.get("name"), "disk_format": image.get("disk_format"),
-                  "properties": dict(props)},
-        "availability_zone": az,
-        "requested_availability_zone": requested_az,
-        "az_note": az_note,
-        "requested_host": requested_host,
-        "requested_node": requested_node,
-        "forced_host": forced_host,
-        "forced_node": forced_node,
         "hints": dict(hints),
         "different_host": _as_list(hints.get("different_host")),
         "same_host": _as_list(hints.get("same_host")),
         "query": hints.get("query"),
         "group": group,
-        "count": count,
-        "project_id": request.get("project_id"),
-        "is_bfv": is_bfv,
-        "placement": placement,
         "unknown_hints": sorted(k for k in hints if k not in KNOWN_HINTS),
-        "numa": numa_topology,
-        "networks": networks,
     }
+
+
+_KEEP = object()
+
+
+def changed(req, snapshot, count=None, hints=None, availability_zone=_KEEP, unforce=False, flavor=None,
+            image_properties=None):
+    """A copy of the normalized request ``req`` with one change (the relaxations' candidates).
+
+    Only what the change decides is worked out again (the placement request for a flavor or
+    image change, the group for a hint change); ``req`` itself is never changed. Raises
+    ExplainError as :func:`normalize_request` would for the changed request.
+    """
+    out = dict(req)
+    if count is not None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ExplainError("request.count must be a positive integer, got %r" % (count,))
+        out["count"] = count
+    if hints is not None:
+        out.update(_hint_fields(hints, snapshot))
+    if unforce:
+        out.update(forced_host=None, forced_node=None, az_note=None,
+                   availability_zone=req.get("requested_availability_zone"))
+    if availability_zone is not _KEEP:
+        if req["forced_host"] or req["forced_node"]:
+            raise ExplainError("a forced destination keeps its availability zone")
+        out.update(availability_zone=availability_zone, requested_availability_zone=availability_zone,
+                   az_note=None)
+    if image_properties is not None:
+        out["image"] = dict(req["image"], properties=dict(image_properties))
+    if flavor is not None or image_properties is not None:
+        out.update(_flavor_fields(flavor if flavor is not None else req["flavor"], out["image"]["properties"],
+                                  req["is_bfv"]))
+    return out

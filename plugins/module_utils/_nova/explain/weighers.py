@@ -11,7 +11,7 @@ highest total wins; with host_subset_size 1 the best host is chosen.
 
 from __future__ import annotations
 
-from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.filters import agg_values, validate_num_values
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.aggregates import agg_values, validate_num_values
 
 
 def _free_ram(host, state):

@@ -28,6 +28,7 @@ Nova facts this relies on (nova 34 source):
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import table as _table
 from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog
 
 # instance action events that mark one attempt on a compute host
@@ -730,21 +731,8 @@ def _last_attempt_error(attempts):
 
 
 def text_table(header, rows, max_width=70):
-    """A prettytable-like box table, cells cut to max_width (pure, no dependency)."""
-    def cut(v):
-        v = "-" if v is None or v == "" else str(v).replace("\n", " ")
-        return v if len(v) <= max_width else v[:max_width - 3] + "..."
-    body = [[cut(c) for c in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in body:
-        for i, c in enumerate(row):
-            widths[i] = max(widths[i], len(c))
-    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [sep, "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |", sep]
-    for row in body:
-        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
-    out.append(sep)
-    return "\n".join(out)
+    """A prettytable-like box table, cells cut to max_width, empty cells shown as ``-``."""
+    return _table.table(header, rows, empty="-", max_width=max_width)
 
 
 def render_table(history):

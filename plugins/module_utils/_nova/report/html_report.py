@@ -21,6 +21,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import f
 from ansible_collections.stackops.nova.plugins.module_utils._nova.report import html_report_assets as _assets
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render as _render
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as _shape
 
 try:
     import jinja2
@@ -193,7 +194,11 @@ def _unwrap(explanation, index):
             or not isinstance(explanation.get("checks"), list):
         raise ReportError("explanations[%d] must be an explanation (the stackops.nova.explain filter's result, "
                           "or scheduling_explain's result or its 'explanation')" % index)
-    return explanation
+    try:
+        return _shape.expand(explanation)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ReportError("explanations[%d] is a malformed compact explanation (cells, rows, hosts[].row): %r"
+                          % (index, exc)) from None
 
 
 def _matrix(explanation, index, fleet_aggs):

@@ -8,22 +8,14 @@ Private library code over plain data: snapshot hosts in, lines of text out.
 
 from __future__ import annotations
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import table as _table
+
 CAPACITY_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
 
 
 def text_table(headers, rows):
-    """Left-aligned columns separated by two spaces, with a rule under the headers."""
-    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for index, value in enumerate(row):
-            widths[index] = max(widths[index], len(value))
-    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
-    rule = "  ".join("-" * widths[i] for i in range(len(headers)))
-    out = [line, rule]
-    for row in cells:
-        out.append("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
-    return out
+    """Left-aligned columns separated by two spaces, with a rule under the headers (lines)."""
+    return _table.table_lines(headers, rows, style=_table.PLAIN)
 
 
 def _usage(view):

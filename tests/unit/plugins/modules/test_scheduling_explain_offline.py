@@ -64,3 +64,27 @@ def test_offline_run_does_not_import_openstacksdk(tmp_path):
     result = json.loads(proc.stdout)
     assert result["fits"] is True and "SDK-IMPORTED=False" in proc.stderr
     assert result["invocation"]["module_args"]["snapshot"].startswith("(a snapshot of 12 hosts")
+
+
+def test_snapshot_path_resolves_the_project_from_the_snapshot(run, tmp_path):
+    # a project with snapshot_path asked the identity service (no cloud: the task failed)
+    snap = dict(B.twelve_hosts(), projects=[{"id": "0123456789abcdef0123456789abcdef", "name": "web"}])
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snap))
+    res = run(snapshot_path=str(path), flavor=XL, project_id="web")
+    assert res.kind == "exit", res.result
+    assert res.result["explanation"]["request"]["project_id"] == "0123456789abcdef0123456789abcdef"
+    res = run(snapshot_path=str(path), flavor=XL, project_id="nope")
+    assert res.kind == "fail" and "project_id 'nope'" in res.result["msg"]
+
+
+def test_detail_compact_is_the_default_and_carries_what_full_does(run):
+    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape
+    compact = run(snapshot=B.twelve_hosts(), flavor=XL, availability_zone="az1").result
+    full = run(snapshot=B.twelve_hosts(), flavor=XL, availability_zone="az1", detail="full").result
+    assert compact["explanation"]["detail"] == "compact" and "checks" not in compact["explanation"]["hosts"][0]
+    assert shape.expand(compact["explanation"]) == full["explanation"]
+    assert compact["table"] == full["table"]
+    assert len(json.dumps(compact["explanation"])) < len(json.dumps(full["explanation"]))
+    res = run(snapshot=B.twelve_hosts(), flavor=XL, detail="all")
+    assert res.kind == "fail" and "detail" in res.result["msg"]

@@ -51,7 +51,7 @@ def test_every_schema_property_is_documented():
 
 def test_the_keywords_used_are_the_ones_check_implements():
     known = {"$schema", "title", "type", "properties", "required", "additionalProperties", "items", "enum",
-             "minimum", "maximum", "minLength", "x-message"}
+             "minimum", "maximum", "minLength", "x-message", "description"}
 
     def walk(schema):
         assert set(schema) <= known, set(schema) - known

@@ -78,7 +78,7 @@ def test_per_host_changes_stop_after_the_attempt_budget(monkeypatch):
     # with limit 1 the search stops after 2 found, not after trying all 60 hosts
     req = normalize_request(dict(REQUEST, count=1), snap)
     result = engine.run(cloud, conf, req)
-    found = relax.relaxations(cloud, conf, req, result, limit=1)
+    found = relax.relaxations(cloud, conf, req, result, engine.run, engine.rerun_host, limit=1)
     assert found and calls["rerun_host"] <= 2
 
 

@@ -34,6 +34,7 @@ import datetime
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit as _audit
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import facts as _facts
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import numa_usage as _numa_usage
 
@@ -86,38 +87,9 @@ def call_microversion(maximum, wanted):
     return wanted if _mv_tuple(wanted) <= top else maximum
 
 
-def get_json(adapter, url, what, microversion=None, params=None):
-    """One GET with retries; HTTP errors become :class:`connection.NovaError`."""
-    kwargs = {"raise_exc": True}
-    if microversion:
-        kwargs["microversion"] = microversion
-    if params:
-        kwargs["params"] = params
-    try:
-        response = _conn.retry(adapter.get, url, what=what, **kwargs)
-        return response.json() if response.content else {}
-    except _conn.NovaError:
-        raise
-    except Exception as exc:
-        raise _conn.describe_error(exc, what=what, via=adapter) from None
-
-
-def get_paginated(adapter, url, key, what, microversion=None, params=None, max_pages=10000):
-    """Follow ``<key>_links`` rel=next links; return the concatenated ``key`` lists."""
-    items = []
-    next_url, next_params = url, params
-    for _page in range(max_pages):
-        body = get_json(adapter, next_url, what, microversion=microversion, params=next_params)
-        page = body.get(key) or []
-        items.extend(page)
-        next_url = None
-        for link in body.get(key + "_links") or []:
-            if link.get("rel") == "next":
-                next_url = link.get("href")
-        if not next_url or not page:
-            break
-        next_params = None  # the next link carries the query
-    return items
+# the REST helpers live in common/rest.py; kept here for the callers that read them from gather
+get_json = _rest.get_json
+get_paginated = _rest.get_paginated
 
 
 def _server_groups(adapter, microversion, page_size=1000):

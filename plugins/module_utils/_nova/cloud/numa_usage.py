@@ -32,6 +32,8 @@ import copy
 import json
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import numa_state
 
 TOPOLOGY_MICROVERSION = "2.78"
 # extra specs that give a guest a NUMA topology (nova.virt.hardware.numa_get_constraints)
@@ -242,11 +244,6 @@ def capacity_entry(value):
     """A host's capacity in the snapshot ``numa`` shape, from cells or from its compute-node facts
     (through ``node/numa_state.cells_from_facts``). An ``unknown`` reason makes ``cells`` null."""
     if is_node_facts(value):
-        try:
-            from ansible_collections.stackops.nova.plugins.module_utils._nova.node import numa_state
-        except ImportError:
-            raise NumaStateError("compute-node facts were given as NUMA capacity, but this collection has no "
-                                 "node/numa_state.cells_from_facts")
         value = numa_state.cells_from_facts(value)
     value = dict(value or {})
     if value.get("unknown"):
@@ -261,7 +258,6 @@ def attach_from_api(compute, hosts, servers, capacity, workers=8, microversion=T
     embedded); the hosts' ``instances`` are already attached. Returns the number of topology
     requests made.
     """
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
     by_id = {s.get("id"): s for s in servers or []}
     jobs = []
     for entry in hosts:
@@ -289,7 +285,7 @@ def attach_from_api(compute, hosts, servers, capacity, workers=8, microversion=T
     def topology(job):
         entry, sid, specs = job
         try:
-            return job, _gather.get_json(compute, "/servers/%s/topology" % sid, "read the NUMA topology of server %s"
+            return job, _rest.get_json(compute, "/servers/%s/topology" % sid, "read the NUMA topology of server %s"
                                          % sid, microversion=microversion), None
         except _conn.NovaError as exc:
             return job, None, exc.message

@@ -15,6 +15,7 @@ forced hosts too: the scheduler skips its filters for them, nova-compute does no
 from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
 
 STAGE = "claim"
@@ -87,7 +88,6 @@ def build(ctx):
     pci_asks = [k for k in asks if k.startswith("pci_passthrough:") or "pci_numa_affinity_policy" in k]
     numa_asks = [k for k in asks if k not in pci_asks]
     if numa_asks and ctx.req.get("numa") is not None and (ctx.forced or "NUMATopologyFilter" not in enabled):
-        from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
         result.append(NF.NumaClaim(ctx))
     if pci_asks and (ctx.forced or "PciPassthroughFilter" not in enabled):
         result.append(C.ConstantCheck(

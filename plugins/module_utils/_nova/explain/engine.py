@@ -23,6 +23,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import headroom as H
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import placement as P
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import prefilters as PF
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request_filters as RF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import relax as R
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import shape as S
@@ -120,7 +121,7 @@ def prepare(snapshot):
 def build_checks(ctx):
     placement = P.build(ctx)
     ctx.fallback_check = next((c for c in placement if getattr(c, "fallback", None) is not None), None)
-    checks = PF.build(ctx) + placement
+    checks = PF.build(ctx) + RF.build(ctx) + placement
     filter_checks, notes = F.build(ctx)
     return checks + filter_checks + CL.build(ctx), notes
 

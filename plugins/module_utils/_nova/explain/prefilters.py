@@ -293,6 +293,4 @@ def build(ctx):
     if req["flavor"]["extra_specs"].get("accel:device_profile"):
         result.append(RequiredRootTrait("prefilter:accelerators", "accelerators_filter", ["COMPUTE_ACCELERATORS"],
                                         why="accel:device_profile"))
-    from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request_filters
-    result.extend(request_filters.build(ctx))
     return result

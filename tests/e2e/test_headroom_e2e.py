@@ -50,7 +50,7 @@ ZONE_HOSTS = {a["availability_zone"]: a["hosts"] for a in _TOPO["aggregates"]}
 # (kind, flavor, availability zone, server group, unknown checks allowed)
 KINDS = [
     ("plain", "h.plain", "plain", None, ()),
-    ("pcpu-with-vcpu-fallback", "h.pinned", "pinned", None, ("resource_claim",)),
+    ("pcpu-with-vcpu-fallback", "h.pinned", "pinned", None, ("numa_claim",)),
     ("max_unit-step_size", "h.units", "units", None, ()),
     ("num-instances-filter", "h.tiny", "numinst", None, ()),
     ("anti-affinity-max2", "h.tiny", "anti", "anti2", ()),

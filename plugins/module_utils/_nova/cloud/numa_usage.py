@@ -285,8 +285,8 @@ def attach_from_api(compute, hosts, servers, capacity, workers=8, microversion=T
     def topology(job):
         entry, sid, specs = job
         try:
-            return job, _rest.get_json(compute, "/servers/%s/topology" % sid, "read the NUMA topology of server %s"
-                                         % sid, microversion=microversion), None
+            return job, _rest.get_json(compute, "/servers/%s/topology" % sid,
+                                       "read the NUMA topology of server %s" % sid, microversion=microversion), None
         except _conn.NovaError as exc:
             return job, None, exc.message
 

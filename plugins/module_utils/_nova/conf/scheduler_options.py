@@ -129,6 +129,7 @@ def option_name(name):
     says which section it comes from, as ``pci_alias`` for ``[pci] alias``)."""
     return OPTIONS[name].get("option", name)
 
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 

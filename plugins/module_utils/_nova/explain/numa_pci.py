@@ -129,7 +129,7 @@ def _cells_text(ids):
 
 
 def _device_nodes(checker, alias):
-    """' - the alias gpu's free devices are on NUMA node(s) 1' (matching devices, any NUMA node)."""
+    """' - alias gpu's free devices: 2 on NUMA node 1' (matching devices, any NUMA node)."""
     for request in checker.requests:
         if request.get("alias") != alias:
             continue
@@ -140,7 +140,7 @@ def _device_nodes(checker, alias):
                 nodes[pool.get("numa_node")] = nodes.get(pool.get("numa_node"), 0) + pool["count"]
         if not nodes:
             return ""
-        return " - the alias %s's free devices are on %s" % (alias, ", ".join(
+        return " - alias %s's free devices: %s" % (alias, ", ".join(
             "%d on %s" % (n, "no NUMA node" if k is None else "NUMA node %s" % k)
             for k, n in sorted(nodes.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))))
     return ""

@@ -77,6 +77,9 @@ def test_instances_consume_devices_per_cell():
     snap = B.snapshot([host(pools=[gpu(3, 1)])], scheduler=SCHED)
     two = engine.explain(snap, {"flavor": flavor(), "count": 2}, relax=False)
     assert two["fits"] is True, two["summary"]
+    # headroom: CPUs for 4 guests (2 per cell), 3 GPUs, but only cell 1's 2 guests get one
+    assert two["headroom"]["per_host"] == {"n1": 2}, two["headroom"]
+    assert two["headroom"]["limited_by"]["n1"] == "NUMATopologyFilter"
     three = engine.explain(snap, {"flavor": flavor(), "count": 3}, relax=False)
     assert three["fits"] is False, three["summary"]
 

@@ -48,7 +48,7 @@ POLICIES = (None, "required", "legacy", "preferred", "socket")
 COUNTS = {"cases": 0, "request_errors": 0, "no_topology": 0, "fits_compared": 0, "fit": 0, "no_fit": 0,
           "pci_refused_a_numa_fit": 0, "nova_raises": 0, "pools_compared": 0, "filter_verdicts": 0,
           "filter_pass": 0, "filter_fail": 0, "filter_error": 0, "disagreements": 0,
-          "policies": {str(p): 0 for p in POLICIES}, "refusals": {}, "no_fit_numa_alone": 0}
+          "policies": {str(p): 0 for p in POLICIES if p}, "refusals": {}, "no_fit_numa_alone": 0}
 DEVICES = {"gpu": ("10de", "1eb8", "type-PCI"), "vf": ("8086", "154c", "type-VF")}
 
 

@@ -4,8 +4,9 @@
 # (default 1000; each case = 3 hosts x 19 filters), the weighers against Nova's
 # HostWeightHandler with all_weighers, the NUMA fitting (explain/numa.py) against
 # nova.virt.hardware and NUMATopologyFilter, PCI passthrough against PciDeviceStats /
-# PciPassthroughFilter and the request filters against nova.scheduler.request_filter
-# (ORACLE_EXAMPLES cases each). Prints the per-filter counts.
+# PciPassthroughFilter, the NUMA fit with PCI devices (explain/numa_pci.py) against
+# numa_fit_instance_to_host with a real PciDeviceStats, and the request filters against
+# nova.scheduler.request_filter (ORACLE_EXAMPLES cases each). Prints the per-filter counts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
@@ -14,22 +15,25 @@ wreport="$root/.cache/oracle/explain-weighers.json"
 preport="$root/.cache/oracle/explain-pci.json"
 rreport="$root/.cache/oracle/explain-request-filters.json"
 nreport="$root/.cache/oracle/explain-numa.json"
+npreport="$root/.cache/oracle/explain-numa-pci.json"
 mkdir -p "$(dirname "$report")"
-rm -f "$report" "$wreport" "$preport" "$rreport" "$nreport"
+rm -f "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport"
 cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
   ORACLE_REPORT_PCI="$preport" ORACLE_REPORT_REQUEST_FILTERS="$rreport" ORACLE_REPORT_NUMA="$nreport" \
+  ORACLE_REPORT_NUMA_PCI="$npreport" \
   OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
   "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py \
-  oracle/test_pci_oracle.py oracle/test_request_filters_oracle.py oracle/test_numa_oracle.py oracle/test_coverage.py "$@"
-"$py" - "$report" "$wreport" "$preport" "$rreport" "$nreport" <<'PY'
+  oracle/test_pci_oracle.py oracle/test_request_filters_oracle.py oracle/test_numa_oracle.py oracle/test_numa_pci_oracle.py oracle/test_coverage.py "$@"
+"$py" - "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 w = json.load(open(sys.argv[2]))
 p = json.load(open(sys.argv[3]))
 r = json.load(open(sys.argv[4]))
 n = json.load(open(sys.argv[5]))
+np_ = json.load(open(sys.argv[6]))
 print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's API (same refusals), %d without a "
       "guest topology, %d topologies; %d fits compared with numa_fit_instance_to_host (%d fit, %d no fit, up to 3 "
       "guests per host consumed one by one), %d chosen cells/pinning compared; NUMATopologyFilter %d host "
@@ -37,6 +41,13 @@ print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's AP
       % (n["cases"], n["request_errors"], n["no_topology"], n["topologies"], n["fits_compared"], n["fit"],
          n["no_fit"], n["chosen_cells_compared"], n["filter_verdicts"], n["filter_pass"], n["filter_fail"],
          n["disagreements"]))
+print("oracle NUMA+PCI: %d cases (NUMA guest + PCI alias x 2 hosts with PCI pools per NUMA node): %d refused by "
+      "Nova's API (same refusals); %d fits compared with numa_fit_instance_to_host + PciDeviceStats (%d fit, %d no "
+      "fit; in %d fits the PCI NUMA affinity refused a candidate cell set; policies %s), %d pool states compared after "
+      "consumption; NUMATopologyFilter %d host verdicts (pass %d, fail %d); %d disagreements"
+      % (np_["cases"], np_["request_errors"], np_["fits_compared"], np_["fit"], np_["no_fit"],
+         np_["pci_refused_a_numa_fit"], np_["policies"], np_["pools_compared"], np_["filter_verdicts"],
+         np_["filter_pass"], np_["filter_fail"], np_["disagreements"]))
 print("oracle PciPassthroughFilter: %d cases, %d host verdicts (pass %d, fail %d, Nova refuses %d, unknown pools %d), "
       "%d support_requests with guest NUMA cells (pass %d, fail %d; policies %s), %d consumption steps, "
       "%d disagreements"
@@ -49,7 +60,7 @@ print("oracle MetricsFilter: %d host verdicts (pass %d, fail %d) against Nova's 
 for name, v in sorted(r.items()):
     print("oracle request filter %-30s cases %5d  adds %4d  nothing %4d  Nova raises %4d  unknown %4d  disagreements %d"
           % (name, v["cases"], v["added"], v["none"], v["error"], v["unknown"], v["disagreements"]))
-bad_extra = p["disagreements"] + n["disagreements"] + sum(v["disagreements"] for v in r.values())
+bad_extra = p["disagreements"] + n["disagreements"] + np_["disagreements"] + sum(v["disagreements"] for v in r.values())
 print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeightHandler, %d disagreements"
       % (w["cases"], w["host_weights"], w["disagreements"]))
 total = sum(v["host_verdicts"] for v in data.values())

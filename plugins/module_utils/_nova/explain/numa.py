@@ -925,11 +925,13 @@ class Fit:
         return [c.id for c in self.cells] if self.cells is not None else None
 
 
-def fit(cells, topology, limits=None, pack=False, pci_pools=None, pci_requested=False):
+def fit(cells, topology, limits=None, pack=False, pci_pools=None, pci_requested=False, pci_check=None):
     """numa_fit_instance_to_host on host ``cells`` (not changed) for guest ``topology`` (not changed).
 
     ``limits``: (cpu_allocation_ratio, ram_allocation_ratio) or None. Returns a :class:`Fit`.
-    PCI device requests are not matched here (only their effect on the cell order).
+    ``pci_check``: None (PCI requests not matched; only their effect on the cell order) or a
+    callable(fitted guest cells) -> bool, Nova's ``pci_stats.support_requests`` on the candidate
+    cells (explain/numa_pci.py builds it).
     """
     topology = topology.copy()  # Nova's filter clones the request: the mutations stay in this call
     reasons = {}
@@ -967,6 +969,8 @@ def fit(cells, topology, limits=None, pack=False, pci_pools=None, pci_requested=
             chosen.append(got)
             fit_cache.add(pair)
         if len(chosen) != n:
+            continue
+        if pci_check is not None and not pci_check(chosen):
             continue
         return Fit([c.copy() for c in chosen], reasons, ordered, topology)
     return Fit(None, reasons, ordered, topology)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa as N
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_pci as NP
 
 SHORT = "NUMA topology does not fit"
 # Nova's defaults of [DEFAULT] initial_cpu_allocation_ratio / initial_ram_allocation_ratio:
@@ -35,6 +36,7 @@ class Setup:
             "require" in (specs.get("hw:cpu_thread_policy"), props.get("hw_cpu_thread_policy"))
         self.pack = bool(ctx.conf.get("packing_host_numa_cells_allocation_strategy"))
         self.pci_requested = bool(specs.get("pci_passthrough:alias"))
+        self.pci = NP.Needs(ctx)  # the PCI requests checked inside the fit (explain/numa_pci.py)
         self.consumed = {}
         self.fits_empty = {}
         self.no_limits = False
@@ -94,6 +96,8 @@ def evaluate(setup, host, ctx, state):
         return C.fail(C.STATIC, "hw:cpu_thread_policy=require: the host has no SMT thread siblings "
                       "(hyperthreading off or absent)", "no SMT for thread policy require")
     lim = limits(host, setup)
+    if setup.pci.requests and NP.host_unknown(setup.pci, host) is None:
+        return NP.evaluate(setup, host, cells, lim, state, _placed_text)
     cells = _cells_now(setup, host, state, cells, topo, lim)
     try:
         result = N.fit(cells, topo, lim, setup.pack, host.raw.get("pci_pools"), setup.pci_requested)
@@ -103,7 +107,7 @@ def evaluate(setup, host, ctx, state):
         where = ", ".join(_placed_text(c) for c in result.cells)
         if setup.pci_requested:
             return C.unknown("NUMA fits (%s) before PCI: the PCI devices' NUMA affinity (pci_passthrough:alias) "
-                             "decides which cells Nova keeps; see PciPassthroughFilter" % where)
+                             "decides which cells Nova keeps, and %s" % (where, NP.host_unknown(setup.pci, host)))
         return C.ok("fits: %s" % where)
     if result.note:
         return C.fail(C.STATIC, "the guest asks %s; %s" % (topo.describe(), result.note), SHORT)
@@ -144,6 +148,9 @@ def capacity(setup, host, ctx, upto=1000):
     if setup.require_check and not any(c.has_threads for c in cells):
         return 0
     try:
+        if setup.pci.requests and NP.host_unknown(setup.pci, host) is None:
+            return NP.max_instances(cells, host.raw["pci_pools"], topo, limits(host, setup), setup.pack,
+                                    setup.pci.requests, upto=upto)
         return N.max_instances(cells, topo, limits(host, setup), setup.pack, host.raw.get("pci_pools"), upto=upto)
     except N.NovaRaises:
         return 0

@@ -294,14 +294,15 @@ def test_numa_state_from_the_cell_database_read_only(cloud, tmp_path):
     result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
         "cloud": "minicloud", "nova_db": "sqlite:///%s" % db, "placement": False, "server_groups": False})
     assert not result.get("failed"), result
+    assert result["snapshot"]["hosts"]
     assert all(h["numa"] == {"cells": [], "source": "nova_db", "unknown": None} and h["pci_pools"] == []
-               for h in result["hypervisors"])
+               for h in result["snapshot"]["hosts"])
     result, output = run_module(cloud, tmp_path, "hypervisor_info", {
         "cloud": "minicloud", "nova_db": "mysql+pymysql://nova:Sekr1tDbPw@127.0.0.1:9/nova", "placement": False,
         "server_groups": False})
     assert not result.get("failed"), result
     assert any("host NUMA cells and PCI pools unknown" in w for w in result["snapshot"]["warnings"])
-    assert all(h["numa"]["cells"] is None for h in result["hypervisors"])
+    assert result["snapshot"]["hosts"] and all(h["numa"]["cells"] is None for h in result["snapshot"]["hosts"])
     assert "Sekr1tDbPw" not in output and "Sekr1tDbPw" not in json.dumps(result)
 
 

@@ -64,6 +64,8 @@ def demo(cloud):
         [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", "explain.yml"),
          "-e", "@" + os.path.join(ROOT, "tests", "e2e", "explain-demo-vars.yml"),
          "-e", "ansible_python_interpreter=%s" % sys.executable,
+         # the hosts' NUMA cells from Nova's cell database, read only, as `make demo` does
+         "-e", "explain_nova_db=sqlite:///%s" % os.path.join(cloud.state_dir, "nova_cell1.db"),
          "-e", "explain_html_report=%s" % paths["html"], "-e", "explain_save_snapshot=%s" % paths["snapshot"],
          "-e", "explain_save_explanations=%s" % paths["explanations"]],
         env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)

@@ -46,6 +46,7 @@ import yaml  # noqa: E402
 import numa_capacity  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as F  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as G  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as R  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import numa_usage as NU  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine  # noqa: E402
 
@@ -233,7 +234,7 @@ def test_snapshot_api_path_equals_nova_db_at_start(conn, nova_db, baseline):
 def test_numa_state_request_count(conn):
     """One topology request per server with a NUMA flavor (here 2), none for the others."""
     snap = {"hosts": []}
-    servers = G.get_paginated(conn.compute, "/servers/detail", "servers", "list", microversion="2.95",
+    servers = R.get_paginated(conn.compute, "/servers/detail", "servers", "list", microversion="2.95",
                               params={"all_tenants": "True"})
     hosts = [{"name": h, "nodename": h, "instances": sorted(s["id"] for s in servers
                                                             if s.get("OS-EXT-SRV-ATTR:host") == h)}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import audit as _audit
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
-from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
 
 # 2.87 is the last compute microversion whose hypervisors carry vcpus/memory_mb/local_gb;
 # servers embed their flavor since 2.47, migrations have uuids since 2.59.
@@ -37,7 +37,7 @@ PROVIDER_PARTS = ("inventories", "allocations")
 
 def _placement(conn):
     adapter = conn.placement
-    return adapter, _gather._microversion(adapter, PLACEMENT_MICROVERSION)
+    return adapter, _rest.microversion(adapter, PLACEMENT_MICROVERSION)
 
 
 def fetch(conn, workers=8):
@@ -46,7 +46,7 @@ def fetch(conn, workers=8):
 
     def get_json(adapter, url, what, microversion=None, params=None):
         sent.append(url)
-        return _gather.get_json(adapter, url, what, microversion=microversion, params=params)
+        return _rest.get_json(adapter, url, what, microversion=microversion, params=params)
 
     def get_paginated(adapter, url, key, what, microversion=None, params=None):
         items, next_url, next_params = [], url, params
@@ -60,7 +60,7 @@ def fetch(conn, workers=8):
         return items
 
     compute = conn.compute
-    compute_mv = _gather._microversion(compute, COMPUTE_MICROVERSION)
+    compute_mv = _rest.microversion(compute, COMPUTE_MICROVERSION)
     # Nova's aggregates first: their uuids are what placement is asked about (not racy).
     aggregates = [_audit.aggregate_entry(a) for a in get_json(
         compute, "/os-aggregates", "list host aggregates", microversion=compute_mv).get("aggregates") or []]
@@ -195,7 +195,7 @@ def apply_repairs(conn, actions, check_mode=False):
 
 
 def _get(adapter, mv, url, what):
-    return _gather.get_json(adapter, url, what, microversion=mv)
+    return _rest.get_json(adapter, url, what, microversion=mv)
 
 
 def _delete_allocations(adapter, mv, action, check_mode):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import capacity as _cap
-from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
 
 INLINE_KEYS = ("name", "vcpus", "ram", "disk", "ephemeral", "swap", "extra_specs")
 FLAVOR_MICROVERSION = "2.61"  # flavors carry their extra_specs since 2.61
@@ -139,9 +139,9 @@ def pick_flavor(records, name_or_id, option="flavor"):
 
 def find_flavor(conn, name_or_id, option="flavor"):
     """Look a flavor up by id or name (public and private ones) with its extra specs."""
-    records = _gather.get_paginated(conn.compute, "/flavors/detail", "flavors", "list flavors",
-                                    microversion=_gather._microversion(conn.compute, FLAVOR_MICROVERSION),
-                                    params={"is_public": "None"})
+    records = _rest.get_paginated(conn.compute, "/flavors/detail", "flavors", "list flavors",
+                                  microversion=_rest.microversion(conn.compute, FLAVOR_MICROVERSION),
+                                  params={"is_public": "None"})
     flavor = pick_flavor(records, str(name_or_id), option)
     if "extra_specs" not in flavor or flavor["extra_specs"] is None:
         flavor["extra_specs"] = {}

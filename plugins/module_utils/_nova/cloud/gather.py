@@ -63,14 +63,6 @@ CALL_MICROVERSIONS = {
 }
 
 
-def _microversion(adapter, client_maximum):
-    try:
-        from openstack import utils as sdk_utils
-        return sdk_utils.maximum_supported_microversion(adapter, client_maximum)
-    except Exception:  # discovery problems surface on the first real request
-        return None
-
-
 def _mv_tuple(version):
     try:
         major, minor = str(version).split(".", 1)
@@ -87,17 +79,12 @@ def call_microversion(maximum, wanted):
     return wanted if _mv_tuple(wanted) <= top else maximum
 
 
-# the REST helpers live in common/rest.py; kept here for the callers that read them from gather
-get_json = _rest.get_json
-get_paginated = _rest.get_paginated
-
-
 def _server_groups(adapter, microversion, page_size=1000):
     groups = []
     offset = 0
     while True:
-        body = get_json(adapter, "/os-server-groups", "list server groups", microversion=microversion,
-                        params={"all_projects": "True", "limit": page_size, "offset": offset})
+        body = _rest.get_json(adapter, "/os-server-groups", "list server groups", microversion=microversion,
+                              params={"all_projects": "True", "limit": page_size, "offset": offset})
         page = body.get("server_groups") or []
         groups.extend(page)
         if len(page) < page_size:
@@ -111,7 +98,7 @@ def placement_provider(adapter, uuid, microversion, parts=PLACEMENT_PARTS):
     for part in parts:
         what = "read %s of resource provider %s" % (part, uuid)
         try:
-            body = get_json(adapter, "/resource_providers/%s/%s" % (uuid, part), what, microversion=microversion)
+            body = _rest.get_json(adapter, "/resource_providers/%s/%s" % (uuid, part), what, microversion=microversion)
         except _conn.NovaError as exc:
             result[part] = None
             result["errors"].append(exc.message)
@@ -147,21 +134,21 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
     """
     warnings = []
     compute = conn.compute
-    compute_mv = _microversion(compute, COMPUTE_MAX_MICROVERSION)
+    compute_mv = _rest.microversion(compute, COMPUTE_MAX_MICROVERSION)
     hypervisor_mv = call_microversion(compute_mv, CALL_MICROVERSIONS["hypervisors"])
-    hypervisors = get_paginated(compute, "/os-hypervisors/detail", "hypervisors", "list hypervisors",
-                                microversion=hypervisor_mv)
+    hypervisors = _rest.get_paginated(compute, "/os-hypervisors/detail", "hypervisors", "list hypervisors",
+                                      microversion=hypervisor_mv)
     try:
-        services = get_json(compute, "/os-services", "list compute services",
-                            microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["services"]),
-                            params={"binary": "nova-compute"}).get("services") or []
+        services = _rest.get_json(compute, "/os-services", "list compute services",
+                                  microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["services"]),
+                                  params={"binary": "nova-compute"}).get("services") or []
     except _conn.NovaError as exc:
         services = []
         warnings.append("compute services unknown (service status/state are null): %s" % exc.message)
     try:
-        raw_aggregates = get_json(compute, "/os-aggregates", "list host aggregates",
-                                  microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["aggregates"])
-                                  ).get("aggregates") or []
+        raw_aggregates = _rest.get_json(compute, "/os-aggregates", "list host aggregates",
+                                        microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["aggregates"])
+                                        ).get("aggregates") or []
     except _conn.NovaError as exc:
         raw_aggregates = []
         warnings.append("host aggregates unknown: %s" % exc.message)
@@ -186,9 +173,9 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
     server_list = None
     if servers and hosts:
         try:
-            server_list = get_paginated(compute, "/servers/detail", "servers", "list servers of all projects",
-                                        microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["servers"]),
-                                        params={"all_tenants": "True"})
+            server_list = _rest.get_paginated(compute, "/servers/detail", "servers", "list servers of all projects",
+                                              microversion=call_microversion(compute_mv, CALL_MICROVERSIONS["servers"]),
+                                              params={"all_tenants": "True"})
             _facts.attach_servers(hosts, server_list)
         except _conn.NovaError as exc:
             warnings.append("servers per host unknown (num_instances, instances, num_io_ops are null): %s"
@@ -219,9 +206,9 @@ def gather_snapshot(conn, host=None, availability_zone=None, aggregate=None, ser
 def _gather_placement(conn, hosts, workers, warnings, nova_aggregates=(), bulk=None):
     try:
         adapter = conn.placement
-        placement_mv = _microversion(adapter, PLACEMENT_MAX_MICROVERSION)
-        providers = get_paginated(adapter, "/resource_providers", "resource_providers",
-                                  "list placement resource providers", microversion=placement_mv)
+        placement_mv = _rest.microversion(adapter, PLACEMENT_MAX_MICROVERSION)
+        providers = _rest.get_paginated(adapter, "/resource_providers", "resource_providers",
+                                        "list placement resource providers", microversion=placement_mv)
     except _conn.NovaError as exc:
         warnings.append("placement unavailable, so resources, traits and provider aggregates are unknown "
                         "(only Nova's data is returned): %s" % exc.message)
@@ -265,8 +252,8 @@ def provider_summaries(adapter, microversion):
     ``used`` as each provider's ``/usages`` and the same traits as its ``/traits``. Providers
     without room for it (or without MEMORY_MB) are not listed.
     """
-    body = get_json(adapter, "/allocation_candidates", "read placement provider summaries",
-                    microversion=microversion, params={"resources": "MEMORY_MB:1"})
+    body = _rest.get_json(adapter, "/allocation_candidates", "read placement provider summaries",
+                          microversion=microversion, params={"resources": "MEMORY_MB:1"})
     return body.get("provider_summaries") or {}
 
 
@@ -279,8 +266,8 @@ def aggregate_members(adapter, aggregate_uuids, microversion, workers):
 
     def members(agg):
         try:
-            body = get_json(adapter, "/resource_providers", "list the providers of aggregate %s" % agg,
-                            microversion=microversion, params={"member_of": agg})
+            body = _rest.get_json(adapter, "/resource_providers", "list the providers of aggregate %s" % agg,
+                                  microversion=microversion, params={"member_of": agg})
         except _conn.NovaError:
             return agg, None
         return agg, [p.get("uuid") for p in body.get("resource_providers") or []]

@@ -15,6 +15,7 @@ import re
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
 
 DEFAULT_PERIOD_DAYS = 30
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -163,7 +164,7 @@ def _project_usage(compute, proj, params, mv, max_pages=1000):
     query.pop("detailed", None)
     records = []
     for _page in range(max_pages):
-        body = _gather.get_json(compute, url, what, microversion=mv, params=query)
+        body = _rest.get_json(compute, url, what, microversion=mv, params=query)
         record = body.get("tenant_usage") or {}
         if record:
             records.append(record)
@@ -183,12 +184,12 @@ def gather_usage(conn, project=None, all_projects=False, start=None, end=None, q
     start_dt, end_dt = period(start, end)
     projects = _projects(conn, project, all_projects)
     compute = conn.compute
-    mv = _gather._microversion(compute, _gather.COMPUTE_MAX_MICROVERSION)
+    mv = _rest.microversion(compute, _gather.COMPUTE_MAX_MICROVERSION)
     warnings = []
     if quotas:
         def quota_of(proj):
-            body = _gather.get_json(compute, "/os-quota-sets/%s/detail" % proj["id"],
-                                    "read the quotas of project %s" % (proj["name"] or proj["id"]), microversion=mv)
+            body = _rest.get_json(compute, "/os-quota-sets/%s/detail" % proj["id"],
+                                  "read the quotas of project %s" % (proj["name"] or proj["id"]), microversion=mv)
             return shape_quotas(body.get("quota_set"))
         for proj, quota in zip(projects, _conn.parallel_map(quota_of, projects, workers=workers)):
             proj["quotas"] = quota
@@ -196,9 +197,9 @@ def gather_usage(conn, project=None, all_projects=False, start=None, end=None, q
         params = {"start": start_dt.strftime(_NOVA_TIME), "end": end_dt.strftime(_NOVA_TIME),
                   "detailed": "1"}  # always: num_servers needs the server list; dropped below unless detailed
         if all_projects:
-            records = _gather.get_paginated(compute, "/os-simple-tenant-usage", "tenant_usages",
-                                            "read the simple tenant usage of all projects", microversion=mv,
-                                            params=params)
+            records = _rest.get_paginated(compute, "/os-simple-tenant-usage", "tenant_usages",
+                                          "read the simple tenant usage of all projects", microversion=mv,
+                                          params=params)
         else:
             records = []
             for proj in projects:

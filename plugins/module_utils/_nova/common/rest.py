@@ -41,3 +41,12 @@ def get_paginated(adapter, url, key, what, microversion=None, params=None, max_p
             break
         next_params = None  # the next link carries the query
     return items
+
+
+def microversion(adapter, client_maximum):
+    """The highest microversion both the service and ``client_maximum`` support (None: unknown)."""
+    try:
+        from openstack import utils as sdk_utils
+        return sdk_utils.maximum_supported_microversion(adapter, client_maximum)
+    except Exception:  # discovery problems surface on the first real request
+        return None

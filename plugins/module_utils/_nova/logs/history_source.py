@@ -16,7 +16,7 @@ import os
 import re
 import time
 
-from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
+from ansible_collections.stackops.nova.plugins.module_utils._nova.common import rest as _rest
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common import connection as _conn
 from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history as _history
 from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog as _novalog
@@ -66,10 +66,10 @@ def check_log_text(text):
 def _get_versioned(compute, url, what, microversion, params=None):
     """GET with a microversion, falling back to the cloud's default when it is too old."""
     try:
-        return _gather.get_json(compute, url, what, microversion=microversion, params=params)
+        return _rest.get_json(compute, url, what, microversion=microversion, params=params)
     except _conn.NovaError as exc:
         if exc.status in (400, 406):
-            return _gather.get_json(compute, url, what, params=params)
+            return _rest.get_json(compute, url, what, params=params)
         raise
 
 
@@ -86,8 +86,8 @@ def find_server(compute, ref, all_projects=False):
     params = {"name": "^%s$" % re.escape(ref)}
     if all_projects:
         params["all_tenants"] = "1"
-    found = _gather.get_paginated(compute, "/servers/detail", "servers",
-                                  "look up server '%s'" % ref, microversion=SERVER_MICROVERSION, params=params)
+    found = _rest.get_paginated(compute, "/servers/detail", "servers",
+                                "look up server '%s'" % ref, microversion=SERVER_MICROVERSION, params=params)
     exact = [s for s in found if s.get("name") == ref]
     if not exact:
         scope = "in any project" if all_projects else \

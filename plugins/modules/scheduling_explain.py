@@ -35,6 +35,12 @@ description:
     through the same gatherer as M(stackops.nova.hypervisor_info)) unless O(snapshot) is given; with
     a snapshot and an inline O(flavor) no cloud is contacted at all.
   - The engine is pure Python over the snapshot; it makes no change anywhere.
+  - An offline explanation (O(snapshot) or O(snapshot_path), an inline O(flavor), no image name) of a
+    task that runs on the controller itself (connection C(local), no C(become), not C(async)) is
+    computed by the collection's action plugin in the controller's process, without starting a
+    module. It is the same result from the same code, without packing the module, starting Python
+    and passing the snapshot and the result as JSON. Any error is left to the module, so its
+    messages are the same either way. Every other task runs the module.
 author:
   - stackops.nova developers (@stackops)
 options:
@@ -333,73 +339,27 @@ snapshot:
 from ansible_collections.stackops.nova.plugins.module_utils._nova.common.api import NovaModule
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import flavors as _flavors
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import gather as _gather
-from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as _snapshot
-from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine as _engine
-from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import render as _render
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import request as _request
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import task as _task
 
 
 class SchedulingExplainModule(NovaModule):
-    argument_spec = dict(
-        flavor=dict(type="raw", required=True),
-        image=dict(type="raw"),
-        availability_zone=dict(type="str"),
-        scheduler_hints=dict(type="dict", default={}),
-        count=dict(type="int", default=1),
-        project_id=dict(type="str"),
-        host=dict(type="str"),
-        hypervisor_hostname=dict(type="str"),
-        boot_from_volume=dict(type="bool", default=False),
-        networks=dict(type="list", elements="dict"),
-        scheduler=dict(type="dict"),
-        nova_release=dict(type="str"),
-        snapshot=dict(type="dict"),
-        snapshot_path=dict(type="path"),
-        relaxations=dict(type="bool", default=True),
-        max_hosts_in_table=dict(type="int", default=40),
-        detail=dict(type="str", default="compact", choices=["compact", "full"]),
-        return_snapshot=dict(type="bool", default=False),
-    )
-    module_kwargs = dict(mutually_exclusive=[("snapshot", "snapshot_path")])
+    argument_spec = _task.OPTIONS
+    module_kwargs = dict(mutually_exclusive=_task.MUTUALLY_EXCLUSIVE)
 
     def offline(self):
         return self.params["snapshot"] is not None or self.params["snapshot_path"] is not None
 
     def needs_sdk(self):
         # with a snapshot, an inline flavor and no image to look up, nothing is asked of the cloud
-        return not (self.offline() and isinstance(self.params["flavor"], dict)
-                    and not isinstance(self.params["image"], str))
+        return not _task.is_offline(self.params)
 
     def invocation_args(self):
-        snapshot = self.params.get("snapshot")
-        if snapshot is None:
-            return None
-        args = dict(self.params)
-        hosts = snapshot.get("hosts") if isinstance(snapshot, dict) else None
-        args["snapshot"] = "(a snapshot of %s hosts, not repeated here)" % (
-            len(hosts) if isinstance(hosts, list) else "?")
-        return args
+        return _task.invocation_args(self.params)
 
     def validate(self):
         # nova.conf files are read (and a bad path reported) before the cloud is asked anything
-        self._scheduler_conf = self._scheduler()
-        if self.params["count"] < 1:
-            raise ValueError("count must be at least 1, got %d" % self.params["count"])
-        if self.params["max_hosts_in_table"] < 0:
-            raise ValueError("max_hosts_in_table must not be negative")
-        flavor = self.params["flavor"]
-        if isinstance(flavor, dict):
-            _flavors.inline_flavor(flavor)
-        elif isinstance(flavor, bool) or not isinstance(flavor, (str, int)) or not str(flavor).strip():
-            raise ValueError("flavor must be a flavor name or id, or a mapping with vcpus, ram and disk")
-        image = self.params["image"]
-        if image is not None and not isinstance(image, (dict, str)):
-            raise ValueError("image must be a mapping (id, name, disk_format, properties) or an image name or id")
-        if isinstance(image, dict):
-            unknown = sorted(set(image) - {"id", "name", "disk_format", "properties"})
-            if unknown:
-                raise ValueError("image has unknown key(s) %s; the keys are id, name, disk_format, properties"
-                                 % ", ".join(unknown))
+        self._scheduler_conf = _task.check(self.params)
 
     def _image(self):
         image = self.params["image"]
@@ -438,82 +398,27 @@ class SchedulingExplainModule(NovaModule):
             raise ValueError("project_id %s is neither the id nor the name of a project" % value)
         return found.id
 
-    def _scheduler(self):
-        """The scheduler option, with the file(s) of ``nova_conf`` read into ``nova_conf_text``."""
-        scheduler = self.params["scheduler"]
-        if not scheduler or "nova_conf" not in scheduler:
-            return scheduler
-        paths = scheduler["nova_conf"]
-        if "nova_conf_text" in scheduler:
-            raise ValueError("scheduler: give nova_conf (paths) or nova_conf_text (texts), not both")
-        if isinstance(paths, str):
-            paths = [paths]
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
-            raise ValueError("scheduler.nova_conf must be the path of a nova.conf or a list of paths, got %r"
-                             % (scheduler["nova_conf"],))
-        texts = []
-        for path in paths:
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    texts.append(handle.read())
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError("scheduler.nova_conf: cannot read %s: %s"
-                                 % (path, getattr(exc, "strerror", None) or exc)) from None
-        out = {k: v for k, v in scheduler.items() if k != "nova_conf"}
-        out["nova_conf_text"] = texts[0] if len(texts) == 1 else texts
-        return out
-
     def run(self):
         params = self.params
+        if _task.is_offline(params):
+            return _task.explain_offline(params, self._scheduler_conf, self.warn)
         flavor_value = params["flavor"]
         if isinstance(flavor_value, dict):
             flavor = _flavors.inline_flavor(flavor_value)
         else:
-            flavor, _request = _flavors.resolve(self.conn, flavor_value, is_bfv=params["boot_from_volume"])
+            flavor, _unused = _flavors.resolve(self.conn, flavor_value, is_bfv=params["boot_from_volume"])
         image = self._image()
-        snapshot = params["snapshot"]
-        if params["snapshot_path"] is not None:
-            snapshot = _snapshot.load(params["snapshot_path"])
-        elif snapshot is not None:
-            # the module's own copy of the option: completed in place, never copied again
-            snapshot = _snapshot.validate(snapshot, "snapshot", copy_data=False)
-        else:
+        snapshot = _task.given_snapshot(params)
+        if snapshot is None:
             snapshot = _gather.gather_snapshot(self.conn)
             for message in snapshot.get("warnings") or []:
                 self.warn(message)
-        if params["nova_release"]:
-            snapshot = dict(snapshot, source=dict(snapshot.get("source") or {}, nova_release=params["nova_release"]))
         project_id = params["project_id"]
         if project_id is None and not self.offline():
             project_id = getattr(self.conn, "current_project_id", None)
         elif project_id is not None:
             project_id = self._project_id(project_id, snapshot)
-        request = {
-            "flavor": flavor,
-            "image": image,
-            "availability_zone": params["availability_zone"],
-            "scheduler_hints": params["scheduler_hints"] or {},
-            "count": params["count"],
-            "project_id": project_id,
-            "is_bfv": params["boot_from_volume"],
-            "host": params["host"],
-            "hypervisor_hostname": params["hypervisor_hostname"],
-            "networks": params["networks"],
-        }
-        explanation = _engine.explain(snapshot, request, scheduler=self._scheduler_conf,
-                                      relax=params["relaxations"], detail=params["detail"])
-        for message in explanation.get("warnings") or []:
-            self.warn(message)
-        result = {
-            "fits": explanation["fits"],
-            "summary": explanation["summary"],
-            "valid_hosts": explanation["valid_hosts"],
-            "table": _render.render_table(explanation, max_hosts=params["max_hosts_in_table"]),
-            "explanation": explanation,
-        }
-        if params["return_snapshot"]:
-            result["snapshot"] = snapshot
-        return result
+        return _task.explain(params, snapshot, flavor, image, project_id, self._scheduler_conf, self.warn)
 
 
 def main():

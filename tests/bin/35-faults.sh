@@ -4,6 +4,8 @@
 # answers within its documented time bound, naming the service, while keystone, placement or
 # nova is hung (SIGSTOP) or dead (SIGKILL) on a real minicloud (tests/integration/test_faults.py;
 # its own cloud: port base 22000, state dir .cache/faults-it, stopped at the end, also on failure).
+# Also without a cloud: scheduling_explain's action plugin gives the module's result and errors
+# (tests/integration/test_explain_action.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -20,4 +22,4 @@ stop_cloud() {
 trap stop_cloud EXIT
 cd tests
 "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider -rA integration/test_secret_masking.py \
-  integration/test_faults.py "$@"
+  integration/test_explain_action.py integration/test_faults.py "$@"

@@ -10,6 +10,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import explain_builders as B  # noqa: E402
+from test_numa_pci import SCHED, flavor, gpu, host as numa_pci_host  # noqa: E402
+
+from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as S  # noqa: E402
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import engine, shape  # noqa: E402
@@ -141,3 +144,23 @@ def test_the_consumers_take_the_compact_shape():
     broken = dict(compact, hosts=[dict(compact["hosts"][0], row=99)])
     with pytest.raises(html_report.ReportError, match="malformed compact explanation"):
         html_report.build(None, [broken])
+
+
+def test_a_checked_snapshot_and_its_explanation_never_change_the_callers_data():
+    """validate() copies only the containers it completes (no deep copy): the engine, its
+    multi-instance consumption and its relaxations must then leave every shared value alone."""
+    numa = numa_pci_host(pinned_cell1=[4], pools=[gpu(3, 1), gpu(1, None)])
+    plain = B.host("p1", az="az1", aggregates=["fast"], instances=["i-1"])
+    group = {"id": "g1", "name": "spread", "policy": "anti-affinity", "policies": ["anti-affinity"],
+             "members": ["i-1"], "rules": {"max_server_per_host": 1}, "project_id": None}
+    raw = B.snapshot([numa, plain], aggregates=[B.aggregate(1, "fast", ["p1"], metadata={"ssd": "true"})],
+                     server_groups=[group], scheduler=SCHED)
+    raw.pop("warnings", None)
+    before = copy.deepcopy(raw)
+    checked = S.validate(raw, copy_data=True)
+    assert checked is not raw and checked["hosts"][0] is not raw["hosts"][0]
+    for count in (1, 2, 5):
+        engine.explain(checked, {"flavor": flavor(**{"hw:pci_numa_affinity_policy": "required"}), "count": count,
+                                 "scheduler_hints": {"group": "g1"}})
+        engine.explain(checked, {"flavor": B.flavor("big", vcpus=64, ram=10 ** 6, disk=10 ** 4), "count": count})
+    assert raw == before

@@ -17,6 +17,9 @@ credentials are the module's, one code path.
 
 from __future__ import annotations
 
+import json
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
@@ -48,19 +51,26 @@ class ActionModule(ActionBase):
         """The result, or None when anything is off (the module then says what)."""
         spec = auth_argument_spec()
         spec.update(_task.OPTIONS)
-        try:
-            validation, params = self.validate_argument_spec(argument_spec=spec,
-                                                             mutually_exclusive=_task.MUTUALLY_EXCLUSIVE)
-        except Exception:  # any argument error: the module reports it, secrets masked
-            display.vvv("scheduling_explain: running the module (the options need its checks)")
-            return None
-        params = validation.validated_parameters
+        args = dict(self._task.args)
+        snapshot = args.get("snapshot")
         warnings = []
         try:
+            if snapshot is not None:
+                # the play's data (tagged, maybe lazily templated) becomes a plain copy, the task's own to
+                # complete (a module gets the same through JSON); the options are checked without it, as
+                # the validator deep-copies what it checks (the snapshot is checked by its schema below)
+                args["snapshot"] = {}
+                snapshot = json.loads(json.dumps(snapshot))
+            validation = ArgumentSpecValidator(spec, mutually_exclusive=_task.MUTUALLY_EXCLUSIVE).validate(args)
+            if validation.error_messages:  # the module reports them, secrets masked
+                raise ValueError("the options need the module's checks")
+            params = validation.validated_parameters
+            if snapshot is not None:
+                params["snapshot"] = snapshot
             scheduler = _task.check(params)
-            result = _task.explain_offline(params, scheduler, warnings.append, owned=False)
+            result = _task.explain_offline(params, scheduler, warnings.append)
         except Exception as exc:  # the module gives the error (the same call fails the same way)
-            display.vvv("scheduling_explain: running the module (%s)" % type(exc).__name__)
+            display.vvv("scheduling_explain: running the module (%s)" % exc.__class__.__name__)
             return None
         result["changed"] = False
         if warnings:

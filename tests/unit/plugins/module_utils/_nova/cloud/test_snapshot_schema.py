@@ -6,10 +6,12 @@
 * arbitrary JSON never raises anything but SnapshotError, whose message names a key.
 """
 
+import copy
 import json
 import math
 import os
 import re
+import sys
 
 import jsonschema
 import pytest
@@ -19,6 +21,12 @@ from hypothesis import strategies as st
 from ansible_collections.stackops.nova.plugins.module_utils._nova.cloud import snapshot as s
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "explain"))
+
+import explain_bench  # noqa: E402
+import explain_builders as builders  # noqa: E402
+from test_numa_pci import SCHED, gpu, host as numa_pci_host  # noqa: E402
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -141,14 +149,20 @@ def _replace(choice, value):
     return data
 
 
-def _agree(data):
-    reference = jsonschema.Draft202012Validator(s.SCHEMA).is_valid(data)
+def _check_passes(data):
     try:
         s.check(data, s.SCHEMA)
-        ours = True
+        return True
     except s.SnapshotError:
-        ours = False
+        return False
+
+
+def _agree(data):
+    reference = jsonschema.Draft202012Validator(s.SCHEMA).is_valid(data)
+    ours = _check_passes(data)
     assert ours == reference, json.dumps(data)[:500]
+    # validate() asks the compiled acceptor first, check() only to name the key of a no
+    assert s._accepts(s.SCHEMA)(data) == ours, json.dumps(data)[:500]
 
 
 @SETTINGS
@@ -191,3 +205,65 @@ def test_any_text_loads_or_fails_clearly(text):
         s.loads(text)
     except s.SnapshotError as exc:
         assert str(exc).startswith("snapshot")
+
+
+@SETTINGS
+@given(data=st.one_of(ANY, _mutations(ANY)))
+def test_the_fast_acceptor_accepts_exactly_what_check_accepts(data):
+    assert s._accepts(s.SCHEMA)(data) == _check_passes(data), repr(data)[:500]
+
+
+ODD_VALUES = [None, True, False, 0, -1, 2, 2.0, 2.5, -0.5, float("inf"), float("nan"), 10 ** 40, "", "x", "up",
+              "enabled", [], ["x"], [1], {}, {"x": 1}, {7: 1}, (1, 2)]
+
+
+def test_the_fast_acceptor_agrees_on_every_slot_of_rich_snapshots():
+    """Every value of real-shaped snapshots (NUMA cells, PCI pools, server groups, aggregates, the
+    benchmark's cloud) replaced in turn by each odd value, subclasses of dict, list, str and int too."""
+    class Dict(dict):
+        pass
+
+    class Str(str):
+        pass
+
+    rich = builders.snapshot([numa_pci_host(pinned_cell1=[4], pools=[gpu(2, 1), gpu(1, None)]),
+                              builders.host("p1", az="az1", aggregates=["fast"], instances=["i-1"])],
+                             aggregates=[builders.aggregate(1, "fast", ["p1"], metadata={"ssd": "true"})],
+                             server_groups=[{"id": "g", "name": "web", "policy": "anti-affinity",
+                                             "rules": {"max_server_per_host": 2}, "members": ["i-1"]}],
+                             scheduler=SCHED)
+    bases = [rich, explain_bench.synthetic_cloud(3)]
+    compared = 0
+    for base in bases:
+        assert s._accepts(s.SCHEMA)(base) and _check_passes(base)
+        slots = []
+
+        def walk(node, path):
+            if isinstance(node, dict):
+                for key in list(node):
+                    slots.append(path + (key,))
+                    walk(node[key], path + (key,))
+            elif isinstance(node, list):
+                for index in range(len(node)):
+                    slots.append(path + (index,))
+                    walk(node[index], path + (index,))
+        walk(base, ())
+        for slot in slots:
+            for value in ODD_VALUES + ["delete", "subclass"]:
+                data = copy.deepcopy(base)
+                node = data
+                for key in slot[:-1]:
+                    node = node[key]
+                if value == "delete":
+                    if isinstance(node, list):
+                        continue
+                    del node[slot[-1]]
+                elif value == "subclass":
+                    old = node[slot[-1]]
+                    node[slot[-1]] = (Dict(old) if isinstance(old, dict) else Str(old) if isinstance(old, str)
+                                      else type("List", (list,), {})(old) if isinstance(old, list) else old)
+                else:
+                    node[slot[-1]] = value
+                assert s._accepts(s.SCHEMA)(data) == _check_passes(data), (slot, value)
+                compared += 1
+    assert compared > 5000

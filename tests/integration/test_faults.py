@@ -6,9 +6,9 @@ The bound (doc_fragments/auth.py, docs/development.md): a hung service costs one
 ``api_timeout`` (default 30 s) and is not asked again; a dead one costs its retries (0.5 + 1 +
 2 s of backoff); nothing runs past ``deadline``. The four modules run at once (one
 ``ansible-playbook`` each) so that the waits overlap; while a service is hung they run in both
-modes (the defaults, and ``api_timeout``/``deadline`` set) at once, each mode judged on its own. The assertions keep a generous margin for
-Ansible and Python start-up on a loaded machine: they are a correctness bound (the run ends),
-not a speed claim.
+modes (the defaults, and ``api_timeout``/``deadline`` set) at once, each mode judged on its own.
+The assertions keep a generous margin for Ansible and Python start-up on a loaded machine:
+they are a correctness bound (the run ends), not a speed claim.
 
 minicloud runs keystone, placement and nova (API, conductor, scheduler and computes in one
 process) as separate processes (DIR/run/<service>.pid). A stopped process always gets SIGCONT

@@ -55,8 +55,8 @@ def run_modules(cloud, tmp_path, calls):
     for i, (module, args) in enumerate(calls):
         tasks.append({"name": "module %d" % i, "stackops.nova.%s" % module: args, "register": "r%d" % i,
                       "ignore_errors": True})
-        tasks.append({"name": "save %d" % i, "ansible.builtin.copy": {"content": "{{ r%d | to_json }}" % i,
-                                                                     "dest": str(outs[i])}})
+        save = {"content": "{{ r%d | to_json }}" % i, "dest": str(outs[i])}
+        tasks.append({"name": "save %d" % i, "ansible.builtin.copy": save})
     playbook = tmp_path / ("play-%s.yml" % tag)
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",

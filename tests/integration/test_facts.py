@@ -45,21 +45,31 @@ def conn(cloud):
     return cloud.conn()
 
 
-def run_module(cloud, tmp_path, module, args):
-    """Run one module task through ansible-playbook; return (registered result, stdout+stderr)."""
-    out = tmp_path / ("result-%s.json" % uuid.uuid4().hex[:8])
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "hosts": "localhost", "gather_facts": False,
-        "tasks": [
-            {"name": "module", "stackops.nova.%s" % module: args, "register": "r", "ignore_errors": True},
-            {"name": "save", "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(out)}},
-        ]}]))
+def run_modules(cloud, tmp_path, calls):
+    """Run module tasks [(module, args), ...] one after the other in one ansible-playbook (one
+    Ansible start-up for several independent calls); return ([registered result per call],
+    stdout+stderr of the whole run)."""
+    tag = uuid.uuid4().hex[:8]
+    outs = [tmp_path / ("result-%s-%d.json" % (tag, i)) for i in range(len(calls))]
+    tasks = []
+    for i, (module, args) in enumerate(calls):
+        tasks.append({"name": "module %d" % i, "stackops.nova.%s" % module: args, "register": "r%d" % i,
+                      "ignore_errors": True})
+        save = {"content": "{{ r%d | to_json }}" % i, "dest": str(outs[i])}
+        tasks.append({"name": "save %d" % i, "ansible.builtin.copy": save})
+    playbook = tmp_path / ("play-%s.yml" % tag)
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
                           env=cloud.ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    return json.loads(out.read_text()), proc.stdout
+    return [json.loads(out.read_text()) for out in outs], proc.stdout
+
+
+def run_module(cloud, tmp_path, module, args):
+    """Run one module task through ansible-playbook; return (registered result, stdout+stderr)."""
+    results, output = run_modules(cloud, tmp_path, [(module, args)])
+    return results[0], output
 
 
 def by_node(hosts):
@@ -190,11 +200,11 @@ def test_filters_select_and_empty_matches_do_not_fail(cloud, tmp_path, conn):
     assert names(snapshot(conn, availability_zone="az-b")) == ["fb1", "fd", "fm-n0001", "fm-n0002"]
     assert names(snapshot(conn, service_status="disabled")) == ["fb1"]
     assert names(snapshot(conn, service_status="enabled", availability_zone="az-a", aggregate="fast")) == ["fa1"]
-    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"],
-                                                                      "return_hypervisors": True})
+    (result, once), _unused = run_modules(cloud, tmp_path, [
+        ("hypervisor_info", {"cloud": "minicloud", "host": ["nothing-*"], "return_hypervisors": True}),
+        ("hypervisor_info", {"cloud": "minicloud", "host": ["fa*"]})])
     assert not result.get("failed") and result["hypervisors"] == [] and result["totals"] == {}
     # by default the hosts come once, in the snapshot
-    once, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "host": ["fa*"]})
     assert "hypervisors" not in once and sorted(names(once["snapshot"])) == ["fa1", "fa2"]
 
 
@@ -236,14 +246,13 @@ def test_headroom_matches_what_actually_boots(cloud, tmp_path, conn):
 def test_pinned_flavor_pcpu_request_and_novas_vcpu_fallback(cloud, tmp_path, conn):
     # No host reports PCPU. Nova asks placement for PCPU *and*, by default, for the same request
     # with VCPU ([workarounds] disable_fallback_pcpu_query=false), so the flavor boots on VCPU.
-    strict, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
-                                                                      "pcpu_fallback": False, "host": ["fa1"]})
+    (strict, result), _unused = run_modules(cloud, tmp_path, [
+        ("hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned", "pcpu_fallback": False, "host": ["fa1"]}),
+        ("hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned", "host": ["fa1"]})])
     room = strict["headroom"]
     assert room["request"]["resources"] == {"PCPU": 2, "MEMORY_MB": 512, "DISK_GB": 1}
     assert room["request"]["fallback"]["resources"] == {"VCPU": 2, "MEMORY_MB": 512, "DISK_GB": 1}
     assert room["total"] == 0 and room["hosts"][0]["limited_by"] == "PCPU"
-    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {"cloud": "minicloud", "flavor": "f.pinned",
-                                                                      "host": ["fa1"]})
     fa1 = result["headroom"]["hosts"][0]
     assert (fa1["count"], fa1["limited_by"]) == (4, "VCPU")  # VCPU (4-0)x2.0=8 -> 4
     server, fault = boot(conn, "facts-pinned", "f.pinned", availability_zone="az-a:fa1")
@@ -257,18 +266,17 @@ def test_pinned_flavor_pcpu_request_and_novas_vcpu_fallback(cloud, tmp_path, con
 
 def test_inline_flavor_respects_max_unit(cloud, tmp_path):
     # 9 vCPUs exceed every VCPU max_unit (the largest host has 8): nothing fits, even on empty hosts
-    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
-        "cloud": "minicloud", "flavor": {"vcpus": 9, "ram": 64, "disk": 1}, "servers": False,
-        "server_groups": False})
+    (result, small), _unused = run_modules(cloud, tmp_path, [
+        ("hypervisor_info", {"cloud": "minicloud", "flavor": {"vcpus": 9, "ram": 64, "disk": 1}, "servers": False,
+                             "server_groups": False}),
+        ("hypervisor_info", {"cloud": "minicloud", "flavor": {"vcpus": 1, "ram": 512, "disk": 1}, "host": ["fa1"]})])
     assert result["headroom"]["total"] == 0 and all(h["count"] == 0 for h in result["headroom"]["hosts"])
-    small, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
-        "cloud": "minicloud", "flavor": {"vcpus": 1, "ram": 512, "disk": 1}, "host": ["fa1"]})
     fa1 = small["headroom"]["hosts"][0]
     # fa1 empty: VCPU 8, MEMORY_MB 7168/512=14, DISK_GB 100 -> 8, limited by VCPU at ratio 2.0
     assert (fa1["count"], fa1["limited_by"]) == (8, "VCPU")
 
 
-@pytest.mark.parametrize("args,message", [
+BAD_INPUT = [
     ({"flavor": "no-such-flavor"}, "flavor 'no-such-flavor' was not found"),
     ({"flavor": {"vcpus": 1, "ram": "lots"}}, "flavor.ram must be a whole number"),
     ({"flavor": {"vcpus": 1, "ram": 1, "cpu": 2}}, "flavor has unknown key(s) cpu"),
@@ -277,11 +285,21 @@ def test_inline_flavor_respects_max_unit(cloud, tmp_path):
     ({"cloud": "no-such-cloud"}, "no-such-cloud"),
     ({"numa_capacity": {"fa1": {"cells": "x"}}}, "numa_capacity.fa1.cells must be a list or null, got str"),
     ({"numa_capacity": {"fa1": {"cells": None}}}, "numa_capacity.fa1.cells must be a list of NUMA cells"),
-])
-def test_bad_input_fails_clearly(cloud, tmp_path, args, message):
-    full = {"cloud": "minicloud"}
-    full.update(args)
-    result, output = run_module(cloud, tmp_path, "hypervisor_info", full)
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(cloud, tmp_path_factory):
+    """Every BAD_INPUT case as its own task of one ansible-playbook run (one start-up for all)."""
+    return run_modules(cloud, tmp_path_factory.mktemp("bad-input"),
+                       [("hypervisor_info", dict({"cloud": "minicloud"}, **args)) for args, dummy in BAD_INPUT])
+
+
+@pytest.mark.parametrize("index", range(len(BAD_INPUT)), ids=[m for a, m in BAD_INPUT])
+def test_bad_input_fails_clearly(bad_input_runs, index):
+    message = BAD_INPUT[index][1]
+    results, output = bad_input_runs
+    result = results[index]
     assert result.get("failed") is True
     assert message in result["msg"]
     assert "Traceback" not in output and "minicloud-admin" not in output
@@ -291,15 +309,16 @@ def test_numa_state_from_the_cell_database_read_only(cloud, tmp_path):
     """nova_db: the hosts' NUMA state from compute_nodes (the fake hosts report none: cells []);
     an unreachable database is a warning that never shows the URL's password."""
     db = os.path.join(cloud.state_dir, "nova_cell1.db")
-    result, _unused = run_module(cloud, tmp_path, "hypervisor_info", {
-        "cloud": "minicloud", "nova_db": "sqlite:///%s" % db, "placement": False, "server_groups": False})
+    (result, unreachable), output = run_modules(cloud, tmp_path, [
+        ("hypervisor_info", {"cloud": "minicloud", "nova_db": "sqlite:///%s" % db, "placement": False,
+                             "server_groups": False}),
+        ("hypervisor_info", {"cloud": "minicloud", "nova_db": "mysql+pymysql://nova:Sekr1tDbPw@127.0.0.1:9/nova",
+                             "placement": False, "server_groups": False})])
     assert not result.get("failed"), result
     assert result["snapshot"]["hosts"]
     assert all(h["numa"] == {"cells": [], "source": "nova_db", "unknown": None} and h["pci_pools"] == []
                for h in result["snapshot"]["hosts"])
-    result, output = run_module(cloud, tmp_path, "hypervisor_info", {
-        "cloud": "minicloud", "nova_db": "mysql+pymysql://nova:Sekr1tDbPw@127.0.0.1:9/nova", "placement": False,
-        "server_groups": False})
+    result = unreachable
     assert not result.get("failed"), result
     assert any("host NUMA cells and PCI pools unknown" in w for w in result["snapshot"]["warnings"])
     assert result["snapshot"]["hosts"] and all(h["numa"]["cells"] is None for h in result["snapshot"]["hosts"])
@@ -482,7 +501,9 @@ def test_usage_info_quotas_and_tenant_usage(cloud, tmp_path, conn):
     server, fault = boot(conn, "facts-usage", "f.fill", availability_zone="az-a")
     try:
         assert fault is None
-        result, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "all_projects": True})
+        (result, one), _unused = run_modules(cloud, tmp_path, [
+            ("usage_info", {"cloud": "minicloud", "all_projects": True}),
+            ("usage_info", {"cloud": "minicloud", "project": "admin", "detailed": True, "quotas": False})])
         assert not result.get("failed"), result
         projects = {p["name"]: p for p in result["projects"]}
         assert {"admin", "demo"} <= set(projects)
@@ -496,18 +517,16 @@ def test_usage_info_quotas_and_tenant_usage(cloud, tmp_path, conn):
         assert result["totals"]["server_hours"] >= admin["usage"]["server_hours"]
         assert result["period"]["hours"] == 720.0
 
-        one, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "project": "admin",
-                                                                  "detailed": True, "quotas": False})
         servers = one["projects"][0]["usage"]["servers"]
         assert server.id in [s["id"] for s in servers] and "quotas" not in one["projects"][0]
     finally:
         delete_all(conn, [server])
-    bad, output = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "project": "no-such-project"})
-    assert bad["failed"] and "project 'no-such-project' was not found" in bad["msg"]
-    bad, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud", "start": "2026-12-01",
-                                                              "end": "2026-11-01"})
-    assert bad["failed"] and "start (2026-12-01T00:00:00) must be before end" in bad["msg"]
-    bad, _unused = run_module(cloud, tmp_path, "usage_info", {"cloud": "minicloud-demo", "all_projects": True})
+    (bad1, bad2, bad), _unused = run_modules(cloud, tmp_path, [
+        ("usage_info", {"cloud": "minicloud", "project": "no-such-project"}),
+        ("usage_info", {"cloud": "minicloud", "start": "2026-12-01", "end": "2026-11-01"}),
+        ("usage_info", {"cloud": "minicloud-demo", "all_projects": True})])
+    assert bad1["failed"] and "project 'no-such-project' was not found" in bad1["msg"]
+    assert bad2["failed"] and "start (2026-12-01T00:00:00) must be before end" in bad2["msg"]
     assert bad["failed"] and "needs the admin role" in bad["msg"] and "403" in bad["msg"]
 
 

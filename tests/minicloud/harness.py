@@ -98,6 +98,18 @@ class Cloud:
         self._ctl('compute-update', '--state-dir', self.state_dir, '--host',
                   host)
 
+    def update_resources(self, hosts):
+        """Run each compute's resource tracker update (update_available_resource, the periodic
+        task's own call) now, straight through the control port: no subprocess per host."""
+        import urllib.request
+        port = self.ports['control']
+        for host in hosts:
+            req = urllib.request.Request('http://127.0.0.1:%d/compute/%s/update-resources'
+                                         % (port, host), data=b'', method='POST')
+            with urllib.request.urlopen(req, timeout=120) as response:
+                if response.status != 200:
+                    raise MinicloudError('update-resources %s: HTTP %d' % (host, response.status))
+
     # -------------------------------------------------------------- access
     @property
     def clouds_yaml(self):

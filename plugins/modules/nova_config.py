@@ -112,7 +112,7 @@ options:
       - It runs after Nova's own checks (O(validate)), only when the file would change, in check
         mode too. The command is split into arguments as a shell would, but no shell runs it
         (no pipes or redirections); the value must contain C(%s).
-      - V(oslo-config-validator) alone (the default of 0.1.0, never run) is ignored with a warning.
+      - V(oslo-config-validator) alone (the former default, never run) is ignored with a warning.
     type: str
   validator_namespaces:
     description:

@@ -35,7 +35,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf_
 CPU_SET_OPTIONS = (("compute", "cpu_dedicated_set"), ("compute", "cpu_shared_set"), ("DEFAULT", "vcpu_pin_set"))
 HOST_CPUS_FILE = "/sys/devices/system/cpu/present"
 LOADER_TIMEOUT = 300
-# nova_config's validator default before 0.3.0 (never run): still accepted, ignored
+# nova_config's former validator default (never run): still accepted, ignored with a warning
 OLD_VALIDATOR_DEFAULT = "oslo-config-validator"
 
 

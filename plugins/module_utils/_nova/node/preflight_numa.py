@@ -118,19 +118,20 @@ def check(guest, dst_facts, dst_name="destination"):
     asks = "the guest asks %s" % topology.describe()
     if not loose.fits:
         # no limits is the most lenient claim: the guest does not fit, whatever the ratios and the usage
-        return FAIL, "%s: %s; %s (MigrationPreCheckError: Requested instance NUMA topology cannot fit the given " \
-                     "host NUMA topology)" % (dst_name, asks, "; ".join(N.explain_fit(cells, loose, topology)))
+        lines = "; ".join(N.explain_fit(cells, loose, topology))
+        return FAIL, ("%s: %s; %s (MigrationPreCheckError: Requested instance NUMA topology cannot fit the given "
+                      "host NUMA topology)" % (dst_name, asks, lines))
     if usage_unknown:
         return UNKNOWN, ("%s: %s; it fits the empty cells (%s) but %s: the cells' free room decides it"
                          % (dst_name, asks, _where(loose), usage_unknown))
     if limits is None and not strict.fits:
+        where = _where(loose)
         return UNKNOWN, ("%s: %s; it fits without allocation limits (a forced host: %s) but not at ratios 1.0: the "
-                         "scheduler's cpu/ram allocation ratios decide it (not in the facts)" % (dst_name, asks,
-                                                                                                  _where(loose)))
+                         "scheduler's cpu/ram allocation ratios decide it (not in the facts)" % (dst_name, asks, where))
     result = strict if strict.fits or limits is not None else loose
     if not result.fits:
-        return FAIL, "%s: %s; at allocation ratios %s: %s" % (dst_name, asks, limits,
-                                                             "; ".join(N.explain_fit(cells, result, topology)))
+        lines = "; ".join(N.explain_fit(cells, result, topology))
+        return FAIL, "%s: %s; at allocation ratios %s: %s" % (dst_name, asks, limits, lines)
     chosen = result.cells[0].pagesize
     requested = topology.cells[0].pagesize
     if requested in (N.MEMPAGES_ANY, N.MEMPAGES_LARGE):

@@ -46,8 +46,9 @@ def _nova_fit(host, flavor, limits):
     topo = hardware.numa_get_constraints(fl, objects.ImageMeta.from_dict({"properties": {}}))
     if topo is None:
         return "none"
-    lim = None if limits is None else objects.NUMATopologyLimits(cpu_allocation_ratio=limits[0],
-                                                                   ram_allocation_ratio=limits[1])
+    lim = None
+    if limits is not None:
+        lim = objects.NUMATopologyLimits(cpu_allocation_ratio=limits[0], ram_allocation_ratio=limits[1])
     return hardware.numa_fit_instance_to_host(host, topo, provider_mapping=None, limits=lim)
 
 

@@ -10,7 +10,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.node import pr
 from ansible_collections.stackops.nova.plugins.module_utils._nova.report import report as _report
 
 
-def live_migration_pairs(results, facts=None):
+def live_migration_pairs(results, facts=None, guest=None):
     """One report per ordered pair of computes (see live_migration_pairs.yml)."""
     try:
         found_facts, probes = _preflight.from_results(results)
@@ -19,7 +19,7 @@ def live_migration_pairs(results, facts=None):
                 raise _preflight.PreflightError("facts: expected a mapping of host -> compute facts, got %s"
                                                 % type(facts).__name__)
             found_facts.update({h: f for h, f in facts.items() if h in found_facts and isinstance(f, dict)})
-        return _preflight.pairs_report(found_facts, probes)
+        return _preflight.pairs_report(found_facts, probes, guest)
     except _preflight.PreflightError as exc:
         raise AnsibleFilterError("live_migration_pairs: %s" % exc) from None
 

@@ -105,10 +105,15 @@ options:
     default: true
   validator:
     description:
-      - Not used since 0.2.0 (names are checked inside O(nova_python) with oslo.config's own
-        option listing, see O(validate_names)); accepted so that 0.1.0 playbooks keep working.
+      - A command run on the candidate file before it replaces O(path), as the C(validate) option
+        of M(ansible.builtin.template) - C(%s) is replaced by the candidate's path (a file next to
+        O(path), with its owner and mode; in check mode a temporary file). A non-zero exit refuses
+        the edit - O(path) is left unchanged and the command's output is in the message.
+      - It runs after Nova's own checks (O(validate)), only when the file would change, in check
+        mode too. The command is split into arguments as a shell would, but no shell runs it
+        (no pipes or redirections); the value must contain C(%s).
+      - V(oslo-config-validator) alone (the former default, never run) is ignored with a warning.
     type: str
-    default: oslo-config-validator
   validator_namespaces:
     description:
       - The option namespaces (C(oslo.config.opts) entry points) whose options are valid names.
@@ -185,6 +190,12 @@ EXAMPLES = r"""
         value: ComputeFilter,ImagePropertiesFilter
         label: nova_scheduler_enabled_filters
     check_scheduler_filters: true
+
+- name: Also run a site check on the candidate file before it is put in place
+  stackops.nova.nova_config:
+    options:
+      - {section: DEFAULT, option: debug, value: "true"}
+    validator: /usr/local/bin/check-nova-conf --file %s
 """
 
 RETURN = r"""
@@ -204,6 +215,11 @@ nova_version:
   returned: when validation ran
   type: str
   sample: 26.2.2
+validator_rc:
+  description: The exit status of the O(validator) command on the candidate file (0 - accepted).
+  returned: when O(validator) ran
+  type: int
+  sample: 0
 backup_file:
   description: The backup of the original file.
   returned: when a backup was made
@@ -252,7 +268,7 @@ def main():
             nova_python=dict(type="path"),
             config_files_after=dict(type="list", elements="path", default=[]),
             validate_names=dict(type="bool", default=True),
-            validator=dict(type="str", default="oslo-config-validator"),
+            validator=dict(type="str"),
             validator_namespaces=dict(type="list", elements="str"),
             follow=dict(type="bool", default=True),
             check_cpu_sets=dict(type="bool", default=True),

@@ -48,6 +48,12 @@ print("oracle NUMA+PCI: %d cases (NUMA guest + PCI alias x 2 hosts with PCI pool
       % (np_["cases"], np_["request_errors"], np_["fits_compared"], np_["fit"], np_["no_fit"],
          np_["pci_refused_a_numa_fit"], np_["policies"], np_["pools_compared"], np_["filter_verdicts"],
          np_["filter_pass"], np_["filter_fail"], np_["disagreements"]))
+print("oracle NUMA+PCI count>1: %d host runs of up to 4 instances through Nova's PciPassthroughFilter, NUMATopologyFilter "
+      "and HostState.consume_from_request (%d verdicts compared, %d instances placed, %d PCI failures after "
+      "consumption; %d cases skipped: any/large pages), %d runs with aliases sharing devices; known gap left open: "
+      "%d NUMATopologyFilter differences after shared-device consumption"
+      % (np_["multi_cases"], np_["multi_verdicts"], np_["multi_placed"], np_["multi_pci_fail_after_consumption"],
+         np_["multi_skipped_any_large_pages"], np_["overlap_cases"], np_["overlap_numa_filter_known_gap"]))
 print("oracle PciPassthroughFilter: %d cases, %d host verdicts (pass %d, fail %d, Nova refuses %d, unknown pools %d), "
       "%d support_requests with guest NUMA cells (pass %d, fail %d; policies %s), %d consumption steps, "
       "%d disagreements"

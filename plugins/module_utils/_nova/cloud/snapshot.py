@@ -190,6 +190,16 @@ SERVER_GROUP_SCHEMA = {
     },
 }
 
+PROJECT_SCHEMA = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": dict(_STR, description="the project id (identity service); required"),
+        "name": dict(_STR_OR_NULL, description="the project name; scheduling_explain resolves project_id given "
+                     "by name against it (offline)"),
+    },
+}
+
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "stackops.nova cloud snapshot, version 1 (docs/snapshot.md)",
@@ -211,6 +221,9 @@ SCHEMA = {
         "aggregates": {"type": ["array", "null"], "items": AGGREGATE_SCHEMA},
         "availability_zones": {"type": ["array", "null"], "items": ZONE_SCHEMA},
         "server_groups": {"type": ["array", "null"], "items": SERVER_GROUP_SCHEMA},
+        "projects": {"type": ["array", "null"], "items": PROJECT_SCHEMA,
+                     "description": "projects by id and name (optional; given by the user, not gathered): "
+                                    "lets scheduling_explain resolve a project_id given by name offline"},
     },
 }
 

@@ -8,7 +8,9 @@ The service behind the ``nova_config`` module (which only parses its arguments, 
 allowed), :func:`novaconf.apply_changes`, the CPU set checks against the host's CPUs
 (``/sys/devices/system/cpu/present`` unless given), the candidate written to a temporary file
 next to the original, Nova's option loader run on it with the host's Python
-(``novaconf_check.loader_argv``, in a subprocess), and the atomic replacement.
+(``novaconf_check.loader_argv``, in a subprocess), the user's ``validator`` command on it (as
+``ansible.builtin.template``'s ``validate``: ``%s`` is the candidate's path, a non-zero exit
+refuses the edit), and the atomic replacement.
 
 Failures raise :class:`EditError` with the result so far (nothing written); the caller's
 ``replace(tmp, path)`` and ``backup(path)`` do the writing (the module passes
@@ -18,6 +20,7 @@ Failures raise :class:`EditError` with the result so far (nothing written); the 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,8 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.conf.novaconf_
 CPU_SET_OPTIONS = (("compute", "cpu_dedicated_set"), ("compute", "cpu_shared_set"), ("DEFAULT", "vcpu_pin_set"))
 HOST_CPUS_FILE = "/sys/devices/system/cpu/present"
 LOADER_TIMEOUT = 300
+# nova_config's former validator default (never run): still accepted, ignored with a warning
+OLD_VALIDATOR_DEFAULT = "oslo-config-validator"
 
 
 class EditError(Exception):
@@ -132,6 +137,41 @@ class ConfEdit:
             self.fail("nova's option loader (%s) failed: %s"
                       % (python, (proc.stderr or "")[-2000:].replace(candidate, self.path)))
 
+    def validator_argv(self):
+        """The ``validator`` command as an argument list (``%s`` kept), None when there is none."""
+        command = self.p.get("validator")
+        if command is None or not str(command).strip():
+            return None
+        command = str(command)
+        if command.strip() == OLD_VALIDATOR_DEFAULT:
+            self.warnings.append("validator: %s (the 0.1.0 default) is ignored: option names are checked by "
+                                 "validate_names; give a command with %%s to run one" % OLD_VALIDATOR_DEFAULT)
+            return None
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            self.fail("validator %r cannot be split into arguments (%s); %s left unchanged" % (command, exc, self.path))
+        if not any("%s" in arg for arg in argv):
+            self.fail("validator %r must contain %%s (the candidate file's path), as template's validate does; %s "
+                      "left unchanged" % (command, self.path))
+        return argv
+
+    def run_validator(self, argv, candidate):
+        """Run ``validator`` on the candidate; EditError (nothing written) when it fails."""
+        command = self.p["validator"]
+        try:
+            proc = subprocess.run([arg.replace("%s", candidate) for arg in argv], capture_output=True, text=True,
+                                  timeout=LOADER_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            self.fail("validator %r did not finish in %d s; %s left unchanged" % (command, LOADER_TIMEOUT, self.path))
+        except OSError as exc:
+            self.fail("validator %r cannot be run: %s; %s left unchanged" % (command, exc.strerror or exc, self.path))
+        self.result["validator_rc"] = proc.returncode
+        if proc.returncode:
+            output = ((proc.stderr or "").strip() or (proc.stdout or "").strip())[-2000:].replace(candidate, self.path)
+            self.fail("validator %r refuses the new file (rc %d)%s; %s left unchanged" % (
+                command, proc.returncode, ": " + output if output else "", self.path))
+
     def managed(self):
         return [(i["section"], i["option"]) for i in self.p["options"]
                 if i["state"] == "present" and i.get("value") is not None]
@@ -229,6 +269,7 @@ class ConfEdit:
 
     def run(self):
         path, before, after = self.plan()
+        validator = self.validator_argv()  # a bad command fails before anything is written, changed or not
         if after == before:
             return self.result, self.warnings
         self.result["changed"] = True
@@ -247,6 +288,8 @@ class ConfEdit:
                 pass
             if self.p["validate"]:
                 self.validate(tmp, after)
+            if validator is not None:
+                self.run_validator(validator, tmp)
             if self.check_mode:
                 return self.result, self.warnings
             if self.p["backup"]:

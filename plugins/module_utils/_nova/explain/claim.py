@@ -17,10 +17,11 @@ from __future__ import annotations
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci_state as PS
 
 STAGE = "claim"
-# Flavor extra specs / image properties whose claim the compute tests against host data the
-# snapshot does not carry (the NUMA topology and PCI devices of the host).
+# Flavor extra specs / image properties whose claim the compute tests against the host's NUMA
+# topology and PCI devices (hosts[].numa, hosts[].pci_pools: unknown when the snapshot lacks them).
 _NUMA_SPECS = ("hw:numa_nodes", "hw:cpu_policy", "hw:mem_page_size", "hw:numa_cpus.0", "hw:numa_mem.0",
                "hw:cpu_realtime", "hw:pci_numa_affinity_policy")
 _NUMA_PROPS = ("hw_numa_nodes", "hw_cpu_policy", "hw_mem_page_size", "hw_pci_numa_affinity_policy")
@@ -87,11 +88,13 @@ def build(ctx):
     enabled = {str(f).rsplit(".", 1)[-1] for f in ctx.conf["enabled_filters"]}
     pci_asks = [k for k in asks if k.startswith("pci_passthrough:") or "pci_numa_affinity_policy" in k]
     numa_asks = [k for k in asks if k not in pci_asks]
-    if numa_asks and ctx.req.get("numa") is not None and (ctx.forced or "NUMATopologyFilter" not in enabled):
+    numa_claim = bool(numa_asks) and ctx.req.get("numa") is not None and (
+        ctx.forced or "NUMATopologyFilter" not in enabled)
+    if numa_claim:
         result.append(NF.NumaClaim(ctx))
     if pci_asks and (ctx.forced or "PciPassthroughFilter" not in enabled):
-        result.append(C.ConstantCheck(
-            "claim:numa_pci", "resource_claim", C.unknown(
-                "nova-compute's resource claim tests %s against the host's NUMA topology / PCI devices, which the "
-                "snapshot does not carry" % ", ".join(asks)), stage=STAGE))
+        # Claim._test_pci, and Claim._test_numa_topology with the devices when claim:numa does not make it
+        # (explain/pci_state.py)
+        result.append(PS.PciClaim(ctx, with_numa=not numa_claim and (
+            ctx.forced or "NUMATopologyFilter" not in enabled)))
     return result

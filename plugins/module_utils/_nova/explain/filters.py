@@ -22,7 +22,7 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.common import 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import metrics as _metrics
-from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as _pci
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci_state as _pci_state
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.aggregates import agg_values, validate_num_values
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import IMAGE_PROPERTY_TYPES
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.hosts import HOST_STATE_METHODS
@@ -945,8 +945,8 @@ class NUMATopologyFilter(Filter):
         return NF.capacity(self.setup, host, ctx)
 
 
-# PciPassthroughFilter (explain/pci.py) and MetricsFilter (explain/metrics.py) live in their own modules.
-PciPassthroughFilter = _pci.PciPassthroughFilter
+# PciPassthroughFilter (explain/pci.py, pci_state.py) and MetricsFilter (explain/metrics.py) live in their own modules.
+PciPassthroughFilter = _pci_state.PciPassthroughFilter
 MetricsFilter = _metrics.MetricsFilter
 
 

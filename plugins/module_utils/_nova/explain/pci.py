@@ -413,11 +413,10 @@ class PciPassthroughFilter(C.Check):
             return C.unknown("PCI pools unknown (%s); the host passes when it has %s" % (why, "; ".join(
                 "%d x %s free" % (r["count"], _spec_label(r["spec"])) for r in self.requests)), "PCI pools unknown")
         placed = state.placed.get(host.index, 0) if state else 0
-        work = nova_pools(pools)
-        for _earlier in range(placed):
-            ok, _steps = apply_requests(work, self.requests)
-            if not ok:
-                break
+        work, why = self.pools_now(host, ctx, state)
+        if work is None:
+            return C.unknown("PCI pools after the %d earlier instance(s) of this request unknown: %s" % (placed, why),
+                             "PCI pools unknown")
         ok, steps = apply_requests(work, self.requests)
         text = "; ".join(s["text"] for s in steps)
         if placed:
@@ -431,6 +430,19 @@ class PciPassthroughFilter(C.Check):
         everything = [dict(p, count=10 ** 6) for p in pools if p.get("count") is not None]
         kind = C.STATIC if not support_requests(everything, self.requests)[0] else C.DYNAMIC
         return C.fail(kind, text + ". Host pools: " + pool_summary(pools), self.short)
+
+    def pools_now(self, host, ctx, state):
+        """(Nova-shaped free pools, None) after the request's earlier instances landed on ``host``.
+
+        This base replays ``apply_requests`` without guest NUMA cells (a guest without a NUMA
+        topology); explain/pci_state.py consumes a NUMA guest's devices with its fitted cells.
+        """
+        work = nova_pools(host.raw["pci_pools"])
+        for _earlier in range(state.placed.get(host.index, 0) if state else 0):
+            ok, _steps = apply_requests(work, self.requests)
+            if not ok:
+                break
+        return work, None
 
     def describe(self):
         result = super().describe()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight_numa as _pnuma
+
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 DEFAULT_PORTS = {"tcp": 16509, "tls": 16514, "ssh": 22}
 # Nova's default [DEFAULT] config_drive_format.
@@ -407,18 +409,22 @@ def check_cpu_config(src, dst):
     return check("cpu_config", PASS if s == d else FAIL, ev)
 
 
-def check_numa_guests(src, dst, numa_state=None):
-    """Pinned / NUMA guests of the source fit the destination's free cells.
+def check_numa_guests(src, dst, guest=None, dst_facts=None):
+    """A NUMA / pinned ``guest`` fits the destination's cells as Nova's live-migration claim re-fits it.
 
-    Placeholder until the NUMA engine lands: the answer is unknown, with the reason. Fill it by
-    fitting each pinned guest's NUMA topology of ``src`` into ``numa_state`` of ``dst`` (the
-    snapshot's ``hosts[].numa`` shape) with the engine's cell fitting.
+    node/preflight_numa.py (explain/numa.py's fit on the destination's compute facts); unknown
+    without a guest or the destination's NUMA state.
     """
-    return check("numa_guests", UNKNOWN, "pinned/NUMA guests are not checked yet (needs the NUMA engine)")
+    try:
+        verdict, evidence = _pnuma.check(guest, dst_facts, dst["host"])
+    except _pnuma.GuestError as exc:
+        raise PreflightError(str(exc)) from None
+    return check("numa_guests", verdict, evidence)
 
 
-def pair_report(src_name, dst_name, facts, probes):
-    """One ordered pair's report. ``facts``: host -> facts; ``probes``: host -> peer host -> probe."""
+def pair_report(src_name, dst_name, facts, probes, guest=None):
+    """One ordered pair's report. ``facts``: host -> facts; ``probes``: host -> peer host -> probe;
+    ``guest``: the instance to move (preflight_numa.py), None for host checks only."""
     src, dst = host_view(src_name, facts[src_name]), host_view(dst_name, facts[dst_name])
     src_probe = (probes.get(src_name) or {}).get(dst_name)
     dst_probe = (probes.get(dst_name) or {}).get(src_name)
@@ -429,7 +435,7 @@ def pair_report(src_name, dst_name, facts, probes):
         check_reachable(src, dst, src_probe),
         check_config_drive(src, dst),
         check_cpu_config(src, dst),
-        check_numa_guests(src, dst),
+        check_numa_guests(src, dst, guest, facts[dst_name]),
     ]
     verdicts = [c["verdict"] for c in checks]
     verdict = FAIL if FAIL in verdicts else UNKNOWN if UNKNOWN in verdicts else PASS
@@ -441,10 +447,10 @@ def pair_report(src_name, dst_name, facts, probes):
                          for c in checks if c["verdict"] == FAIL]}
 
 
-def pairs_report(facts, probes):
+def pairs_report(facts, probes, guest=None):
     """Every ordered pair of the hosts in ``facts``, sorted by source then destination."""
     names = sorted(facts)
-    return [pair_report(s, d, facts, probes) for s in names for d in names if s != d]
+    return [pair_report(s, d, facts, probes, guest) for s in names for d in names if s != d]
 
 
 def from_results(results):

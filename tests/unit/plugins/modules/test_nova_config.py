@@ -19,6 +19,10 @@ virt_type = qemu
 """
 
 VALIDATOR = os.path.join(os.path.dirname(sys.executable), "oslo-config-validator")
+# a real program as validator: accepts the candidate only when it says debug = true, prints why not
+CHECK_DEBUG = ("%s -c \"import sys; text = open(sys.argv[1]).read(); ok = 'debug = true' in text; "
+               "print('' if ok else 'debug must be true in ' + sys.argv[1], file=sys.stderr); "
+               "sys.exit(0 if ok else 3)\" %%s" % sys.executable)
 
 
 class Exit(Exception):
@@ -40,8 +44,7 @@ def run(monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
     def _run(options, **extra):
-        args = dict(path=str(tmp_path / "nova.conf"), options=options, nova_python=sys.executable,
-                    validator=VALIDATOR, host_cpus="0-3")
+        args = dict(path=str(tmp_path / "nova.conf"), options=options, nova_python=sys.executable, host_cpus="0-3")
         args.update(extra)
         with patch_module_args(args):
             with pytest.raises(Exit) as exc:
@@ -221,3 +224,46 @@ def test_directory_path_says_it_is_a_directory(run, tmp_path):
         % tmp_path
     missing = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], path=str(tmp_path / "nope.conf"))
     assert "does not exist (install nova first)" in missing.result["msg"]
+
+
+def test_validator_accepts_the_candidate_then_the_file_is_replaced(run, conf):
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], validator=CHECK_DEBUG)
+    assert res.kind == "exit" and res.result["changed"] and res.result["validator_rc"] == 0, res.result
+    assert "debug = true\n" in conf.read_text()
+    assert os.listdir(conf.parent) == ["nova.conf"]
+    again = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], validator=CHECK_DEBUG)
+    assert again.kind == "exit" and not again.result["changed"] and "validator_rc" not in again.result
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_failing_validator_leaves_the_file_unchanged(run, conf, check_mode):
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "false-ish"},
+               {"section": "libvirt", "option": "virt_type", "value": "kvm"}],
+              validator=CHECK_DEBUG, validate=False, backup=True, _ansible_check_mode=check_mode)
+    assert res.kind == "fail", res.result
+    msg = res.result["msg"]
+    assert "refuses the new file (rc 3): debug must be true in %s" % conf in msg, msg
+    assert ".candidate" not in msg and "left unchanged" in msg
+    assert not res.result["changed"]
+    assert conf.read_text() == ORIGINAL
+    assert os.listdir(conf.parent) == ["nova.conf"]  # no candidate, no backup left behind
+
+
+@pytest.mark.parametrize("validator,expect", [
+    ("%s -c 'import sys; sys.exit(0)'" % sys.executable, "must contain %s"),
+    ("python3 -c 'unterminated %s", "cannot be split into arguments"),
+    ("/nonexistent/check-nova-conf %s", "cannot be run: No such file or directory"),
+])
+def test_bad_validator_is_refused_naming_it(run, conf, validator, expect):
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], validator=validator)
+    assert res.kind == "fail" and expect in res.result["msg"] and "validator" in res.result["msg"], res.result
+    assert conf.read_text() == ORIGINAL
+    assert os.listdir(conf.parent) == ["nova.conf"]
+
+
+def test_the_old_default_validator_is_ignored_with_a_warning(run, conf, monkeypatch):
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: seen.append(text))
+    res = run([{"section": "DEFAULT", "option": "debug", "value": "true"}], validator="oslo-config-validator")
+    assert res.kind == "exit" and res.result["changed"] and "validator_rc" not in res.result
+    assert any("is ignored" in w for w in seen), seen

@@ -95,6 +95,9 @@ def test_the_keywords_used_are_the_ones_check_implements():
     (lambda d: d.update(source={"nova_release": 34}), r"source.nova_release must be a string or null"),
     (lambda d: d["hosts"][0].update({"name": ""}), r"hosts\[0\].name is required and must be a non-empty string"),
     (lambda d: d.update({7: 1}), r"snapshot has a key that is not a string"),
+    (lambda d: d.update(projects={"id": "p"}), r"projects must be a list or null"),
+    (lambda d: d.update(projects=[{"name": "web"}]), r"projects\[0\] is missing the required key 'id'"),
+    (lambda d: d.update(projects=[{"id": "p", "name": 3}]), r"projects\[0\].name must be a string or null"),
 ])
 def test_leaves_are_validated_with_a_path_to_the_key(mutate, message):
     data = minimal()
@@ -107,7 +110,8 @@ def test_a_valid_snapshot_passes_both_validators():
     data = minimal()
     data.update(aggregates=[{"id": 3, "name": "a", "hosts": ["c1"], "metadata": {"availability_zone": "az1"}}],
                 availability_zones=[{"name": "az1", "hosts": ["c1"], "available": True}],
-                server_groups=[{"id": "g", "name": "web", "policy": "anti-affinity", "rules": {}, "members": []}])
+                server_groups=[{"id": "g", "name": "web", "policy": "anti-affinity", "rules": {}, "members": []}],
+                projects=[{"id": "0123456789abcdef0123456789abcdef", "name": "web"}, {"id": "p2", "name": None}])
     jsonschema.validate(data, s.SCHEMA)
     assert s.validate(data)["aggregates"][0]["availability_zone"] == "az1"
 

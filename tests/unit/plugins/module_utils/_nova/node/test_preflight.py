@@ -244,7 +244,7 @@ def test_config_drive_and_cpu_config():
 
 def test_numa_placeholder_is_unknown_with_reason():
     res = pf.check_numa_guests(view(), view())
-    assert res["verdict"] == "unknown" and "NUMA engine" in res["evidence"]
+    assert res["verdict"] == "unknown" and "no guest given" in res["evidence"]
 
 
 # -- pairs -----------------------------------------------------------------------------------

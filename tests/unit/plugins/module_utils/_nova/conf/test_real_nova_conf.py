@@ -17,6 +17,7 @@ import pytest
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import novaconf as nc
 from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import scheduler_options as so
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import config as explain_config
 
 warnings.simplefilter("ignore", DeprecationWarning)
 cfg = pytest.importorskip("oslo_config.cfg")
@@ -229,3 +230,14 @@ def test_substitute_matches_string_template_rules():
 def test_oracle_is_isolated():
     # the ConfigOpts of these tests is not nova's global CONF
     assert CONF is not nova_conf.CONF
+
+
+def test_scheduling_explain_reads_a_real_file_through_the_same_path():
+    # scheduler.nova_conf_text of scheduling_explain: the same reader, its errors an ExplainError
+    text = (DATA / "pike_devstack_color_formats_kherox.conf").read_text(encoding="utf-8")
+    conf = explain_config.normalize_scheduler({"nova_conf_text": text})
+    assert conf["enabled_filters"][-1] == "DifferentHostFilter" and "RetryFilter" in conf["enabled_filters"]
+    with pytest.raises(explain_config.ExplainError, match="Nova would not start"):
+        explain_config.normalize_scheduler({"nova_conf_text": "\ufeff" + text})
+    ratios = "[DEFAULT]\nram_allocation_ratio = 1.5\ncpu_allocation_ratio = $ram_allocation_ratio\n"
+    assert explain_config.normalize_scheduler({"nova_conf_text": ratios})["cpu_allocation_ratio"] == 1.5

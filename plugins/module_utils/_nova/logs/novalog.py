@@ -110,8 +110,8 @@ _CUT_HEAD = re.compile(
     r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: (?P<rest>.*)|$)")
 # Another oslo record starting inside a line (a paste whose line breaks were lost): its full
 # header - date, clock, pid, level, logger and the context bracket - after a blank.
-_INNER_HEAD = re.compile(r"(?<= )(?=\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.,]\d{3} \d{1,10} (?:" + _LEVEL_ALT +
-                         r") [A-Za-z_][\w.\-]* \[)")
+_INNER_HEAD = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.,]\d{3} \d{1,10} (?:" + _LEVEL_ALT +
+                         r") [A-Za-z_][\w.\-]* \[")
 # docker's json-file log driver: {"log": "<line>\n", "stream": "stderr", "time": "..."}
 _DOCKER_JSON = re.compile(r'^\{\s*"log"\s*:')
 _TRACEBACK_START = "Traceback (most recent call last):"
@@ -526,11 +526,24 @@ def _docker_log(line):
     return data["log"].rstrip("\r\n")
 
 
-def _physical_lines(lines, stats):
+def _inner_heads(line):
+    """Where other oslo records start inside ``line`` (after a blank, years 2000-2099); found
+    with str.find first, so an ordinary line costs almost nothing."""
+    cuts = []
+    i = line.find(" 20", 1)
+    while i >= 0:
+        if _INNER_HEAD.match(line, i + 1):
+            cuts.append(i + 1)
+        i = line.find(" 20", i + 3)
+    return cuts
+
+
+def _physical_lines(lines, stats, tokens=()):
     """(line number, text) of each line, decoded and cleaned of what is not the log's: line
     ends, a byte order mark, ANSI colours, docker's json-file wrapper, a Markdown quote
     ("> ") before a header; a line holding several records (a paste that lost its line
-    breaks) is split at each record's header."""
+    breaks) is split at each record's header (with ``tokens``, only a line naming one of them:
+    the other pieces could not be kept anyway)."""
     lineno = 0
     for raw in lines:
         lineno += 1
@@ -546,16 +559,25 @@ def _physical_lines(lines, stats):
             line = line[1:]
         if "\x1b" in line:
             line = _ANSI.sub("", line)
-        if line[:1] == "{" and _DOCKER_JSON.match(line):
+        first = line[:1]
+        if first == "{" and _DOCKER_JSON.match(line):
             inner = _docker_log(line)
             if inner is not None:
                 line = _ANSI.sub("", inner) if "\x1b" in inner else inner
-        if line[:1] == ">":
+                first = line[:1]
+        if first == ">":
             unquoted = line.lstrip("> ")
             if unquoted[:1].isdigit() and (_OSLO_HEAD.match(unquoted) or _CUT_HEAD.match(unquoted)):
                 line = unquoted
-        if len(line) > 80 and " " in line:
-            cuts = [m.start() for m in _INNER_HEAD.finditer(line)]
+        if tokens:
+            for tok in tokens:
+                if tok in line:
+                    break
+            else:
+                yield lineno, line, False       # names no wanted id: never split
+                continue
+        if len(line) > 80:
+            cuts = _inner_heads(line)
             if cuts:
                 # not the header behind a journald / syslog prefix (that is one record)
                 jm = _JOURNAL.match(line)
@@ -564,11 +586,13 @@ def _physical_lines(lines, stats):
             if cuts:
                 start = 0
                 for cut in cuts:
-                    yield lineno, line[start:cut].rstrip(" ")
+                    piece = line[start:cut].rstrip(" ")
+                    yield lineno, piece, not tokens or any(tok in piece for tok in tokens)
                     start = cut
-                yield lineno, line[start:]
+                piece = line[start:]
+                yield lineno, piece, not tokens or any(tok in piece for tok in tokens)
                 continue
-        yield lineno, line
+        yield lineno, line, True
 
 
 def _cut_time(m, year):
@@ -602,22 +626,16 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
     current = None          # the record being built (yielded when the next one starts)
     skipping = False        # True while the lines continue a record we are not keeping
     grep = None             # regex stripping the grep prefix seen on the lines so far
-    for lineno, line in _physical_lines(lines, stats):
-        if tokens and not (current is not None and not skipping):
+    for lineno, line, named in _physical_lines(lines, stats, tokens):
+        if not named and not (current is not None and not skipping):
             # not continuing a kept record: only lines naming a wanted id can matter (a wanted
             # id that a terminal's wrap cut in two is not found on this path; parse without
-            # ``match`` for such text)
-            for tok in tokens:
-                if tok in line:
-                    break
-            else:
-                # either a continuation of a skipped record or a new unwanted record
-                stats.skipped += 1
-                skipping = True
-                continue
+            # ``match`` for such text); either a continuation of a skipped record or a new
+            # unwanted record
+            stats.skipped += 1
+            skipping = True
+            continue
         try:
-            if "\x1b" in line:
-                line = _ANSI.sub("", line)
             if line[:1] == "{":
                 journal = body = m = bare = None
             else:

@@ -115,6 +115,9 @@ _INNER_HEAD = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.,]\d{3} \d{1,10}
 # docker's json-file log driver: {"log": "<line>\n", "stream": "stderr", "time": "..."}
 _DOCKER_JSON = re.compile(r'^\{\s*"log"\s*:')
 _TRACEBACK_START = "Traceback (most recent call last):"
+# what a terminal paste puts between log lines: a table row or border of the openstack / nova
+# clients, a shell prompt
+_FOREIGN = re.compile(r"(?:\| |\+-|\[[\w.-]+@[\w.-]+ [^\]]*\][#$] |[\w.-]+@[\w.-]+:[^ ]*[#$] )")
 _INSTANCE_TAG = re.compile(r"\[instance: (?P<uuid>[0-9a-fA-F-]{36})\] ?")
 _DEBUG_SUFFIX = re.compile(r" (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
 # Havana..Liberty devstack: "message from (pid=11395) get_filtered_objects /opt/stack/nova/nova/filters.py:129"
@@ -809,6 +812,11 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
             return "skip", None, None
         stats.records += 1
         return "new", rec, None
+    if current is not None and current._extra and not current._extra[-1].strip() and _FOREIGN.match(text):
+        # after a blank line, a table row or a shell prompt: command output pasted between
+        # log lines, not this record's message (the record ends here)
+        stats.unparsed += 1
+        return "skip", None, None
     if current is not None:
         # a line without a header: continues the current record (message with newlines)
         current._add_message_line(text)

@@ -15,6 +15,7 @@ import pathlib
 import pytest
 
 from ansible_collections.stackops.nova.plugins.filter import nova_log
+from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import history
 from ansible_collections.stackops.nova.plugins.module_utils._nova.logs import novalog as nl
 
 DATA = pathlib.Path(__file__).resolve().parents[4] / "data" / "real" / "logs"
@@ -207,7 +208,7 @@ EXPECTED = {
          'req-1256d890-58f6-41b8-8013-793ada1b696e', '16145ddf-99eb-4180-8a69-c8e811754297',
          'Error from last host: devstack (node devstack): ', 'error_from_last_host'),
     ]),
-    'pci_stats_blank_lines_newton_2016.log': (0, [
+    'pci_stats_blank_lines_newton_2016.log': (1, [
         ('INFO', 'nova.compute.resource_tracker',
          'req-ade5f2ea-ef52-4d2d-a258-d412868a5a5f', None,
          'Final resource view: name=slot1.vepc.mnc066.mcc2', None),
@@ -457,3 +458,28 @@ def test_unreadable_lines_are_counted_never_raised():
             nl.parse_text(text[cut:], stats=stats)
             nova_log.scheduling_attempts(text[cut:])
             assert stats.lines == len(text[cut:].splitlines())
+
+
+def test_history_of_the_wrapped_claim_failure():
+    # server_history's classification of the real wrapped conductor line: the claim failure
+    # behind the reschedule is the reason given, not the wrap's debris
+    records = nl.parse_file(str(DATA / "wrapped132_claim_pci_jammy_2023.log"), year=2023)
+    server = {"id": "d54cd7b2-b2fa-4df0-b7e2-7b3f83c94333", "name": "vm3", "status": "ERROR",
+              "fault": {"code": 500, "message": "Exceeded maximum number of retries. Exhausted all hosts available "
+                                                "for retrying build failures for instance "
+                                                "d54cd7b2-b2fa-4df0-b7e2-7b3f83c94333."}}
+    action = {"action": "create", "request_id": "req-4c672f5e-faa3-4783-b84a-1c2d45c0b6d1",
+              "start_time": "2023-11-28T17:02:05.000000", "events": []}
+    out = history.build_history(server, [action], records)
+    assert out["outcome"] == "max_retries"
+    assert out["summary"].endswith("last error on osfs1: Insufficient compute resources: Claim pci failed.")
+
+
+def test_command_output_pasted_after_a_blank_line_ends_the_record():
+    records, stats = _records(_text("pci_stats_blank_lines_newton_2016.log"))
+    updated = records[1]
+    assert updated.message == "Compute_service record updated for slot1.vepc.mnc066.mcc260.3gppnetwork.org:" \
+                              "slot1.vepc.mnc066.mcc260.3gppnetwork.org"
+    assert stats.unparsed == 1                       # the "| fault |" table: not a log line
+    # a message that really goes on after a blank line (pci_stats=...) keeps its lines
+    assert records[3].message.splitlines()[-1].startswith("PciDevicePool(count=5,")

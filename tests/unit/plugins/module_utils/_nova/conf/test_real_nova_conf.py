@@ -241,3 +241,27 @@ def test_scheduling_explain_reads_a_real_file_through_the_same_path():
         explain_config.normalize_scheduler({"nova_conf_text": "\ufeff" + text})
     ratios = "[DEFAULT]\nram_allocation_ratio = 1.5\ncpu_allocation_ratio = $ram_allocation_ratio\n"
     assert explain_config.normalize_scheduler({"nova_conf_text": ratios})["cpu_allocation_ratio"] == 1.5
+
+
+def test_a_nova_conf_d_fragment_after_the_main_file(tmp_path):
+    # nova-scheduler --config-file nova.conf --config-dir nova.conf.d: later files win, a
+    # multi-string option (available_filters) comes from the last file that sets it
+    main = (DATA / "pike_devstack_color_formats_kherox.conf").read_text(encoding="utf-8")
+    fragment = (DATA / "blazar_doc_fragment_available_filters.conf").read_text(encoding="utf-8")
+    (tmp_path / "nova.conf").write_text(main)
+    (tmp_path / "nova.conf.d").mkdir()
+    (tmp_path / "nova.conf.d" / "50-blazar.conf").write_text(fragment)
+    CONF.reset()
+    CONF.clear()
+    try:
+        CONF(args=["--config-file", str(tmp_path / "nova.conf"), "--config-dir", str(tmp_path / "nova.conf.d")],
+             project="nova", validate_default_values=False, default_config_files=[], default_config_dirs=[])
+        expected = {"enabled_filters": list(CONF.filter_scheduler.enabled_filters),
+                    "available_filters": list(CONF.filter_scheduler.available_filters),
+                    "track_instance_changes": CONF.filter_scheduler.track_instance_changes}
+    finally:
+        CONF.reset()
+        CONF.clear()
+    values, _warnings = ours_typed([main, fragment])
+    assert {k: values[k] for k in expected} == expected
+    assert expected["enabled_filters"][-1] == "BlazarFilter" and len(expected["available_filters"]) == 2

@@ -134,7 +134,9 @@ class NovaLogError(Exception):
 class ParseStats:
     """Counters of one parse: lines read, bytes, records, continuation and skipped lines."""
 
-    __slots__ = ("lines", "bytes", "records", "continuations", "unparsed", "skipped", "json_errors")
+    __slots__ = ("lines", "bytes", "records", "continuations", "unparsed", "skipped", "json_errors",
+                 "unparsed_lines")
+    SAMPLES = 5             # unparsed lines kept as text (the first ones, cut to 200 characters)
 
     def __init__(self):
         self.lines = 0
@@ -144,14 +146,26 @@ class ParseStats:
         self.unparsed = 0
         self.skipped = 0
         self.json_errors = 0
+        self.unparsed_lines = []
 
     def to_dict(self):
-        return {name: getattr(self, name) for name in self.__slots__}
+        out = {name: getattr(self, name) for name in self.__slots__}
+        out["unparsed_lines"] = [dict(item) for item in self.unparsed_lines]
+        return out
 
     def add(self, other):
         for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if name == "unparsed_lines":
+                self.unparsed_lines = (self.unparsed_lines + other.unparsed_lines)[:self.SAMPLES]
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
+
+    def note_unparsed(self, lineno, text):
+        """Count a line that belongs to no record, and keep the first few as raw text."""
+        self.unparsed += 1
+        if len(self.unparsed_lines) < self.SAMPLES:
+            self.unparsed_lines.append({"line": lineno, "text": _text(text)[:200]})
 
 
 def _text(value):
@@ -722,7 +736,7 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
             stats.records += 1
             current = rec
         except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
-            stats.unparsed += 1
+            stats.note_unparsed(lineno, line)
     if current is not None:
         yield current._finish()
 
@@ -736,7 +750,7 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
     if line[:1] == "{":
         rec = _json_record(line, stats)
         if rec is None:
-            stats.unparsed += 1
+            stats.note_unparsed(lineno, line)
             return ("skip", None, None) if current is not None else None
         if tokens and not _record_matches(rec, tokens):
             stats.skipped += 1
@@ -815,7 +829,7 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
     if current is not None and current._extra and not current._extra[-1].strip() and _FOREIGN.match(text):
         # after a blank line, a table row or a shell prompt: command output pasted between
         # log lines, not this record's message (the record ends here)
-        stats.unparsed += 1
+        stats.note_unparsed(lineno, line)
         return "skip", None, None
     if current is not None:
         # a line without a header: continues the current record (message with newlines)
@@ -825,7 +839,7 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
     if skipping:
         stats.skipped += 1
     elif text.strip():
-        stats.unparsed += 1
+        stats.note_unparsed(lineno, line)
     return None
 
 

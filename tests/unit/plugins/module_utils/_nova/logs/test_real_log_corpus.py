@@ -440,6 +440,9 @@ def test_traceback_without_any_header_is_one_record():
     assert rec.level is None and rec.message.startswith("Traceback (most recent call last):")
     assert rec.message.splitlines()[-1] == "    six.reraise(*exc_info)"
     assert stats.unparsed == 2                                       # kolla's "+ exec" and "Running command:"
+    # kept as raw text, with their line numbers
+    assert stats.to_dict()["unparsed_lines"] == [{"line": 1, "text": "+ exec nova-compute"},
+                                                 {"line": 2, "text": "Running command: 'nova-compute'"}]
 
 
 def test_log_search_prefix_before_journald_precise_time():

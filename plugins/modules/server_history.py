@@ -206,7 +206,8 @@ logs:
   description:
     - What was read, or null without logs. C(files) (per file C(path), C(lines), C(bytes), C(records)),
       and totals C(lines), C(bytes), C(records) (matched), C(skipped) (lines of other requests),
-      C(unparsed) (lines that belong to no record), C(json_errors), C(seconds).
+      C(unparsed) (lines that belong to no record), C(unparsed_lines) (the first five of them as
+      C(line) number and C(text), cut to 200 characters), C(json_errors), C(seconds).
   returned: always
   type: dict
 notes:

@@ -89,7 +89,9 @@ class NovaConf:
     def _section_of(line):
         stripped = line.rstrip()
         if stripped.startswith("[") and stripped.endswith("]"):
-            name = stripped[1:-1].strip()
+            # as oslo.config: the name between the brackets, blanks included ("[ x ]" is
+            # the section " x ", which no option of Nova is read from)
+            name = stripped[1:-1]
             return name or None
         return None
 
@@ -138,6 +140,65 @@ class NovaConf:
         """All values of ``option`` in ``section``, in file order (last one wins for a single-valued option)."""
         entries = self._scan()[0]
         return [e.value for e in entries if e.section == section and e.key == option]
+
+    def values(self, section, option):
+        """What oslo.config reads for ``option`` of group ``section``: the values of every
+        section whose name oslo.config folds to that group (``[Filter_Scheduler]`` is
+        ``[filter_scheduler]``; ``DEFAULT`` is matched exactly), in file order."""
+        group = oslo_group(section)
+        entries = self._scan()[0]
+        return [e.value for e in entries if e.section is not None and oslo_group(e.section) == group
+                and e.key == option]
+
+    def parse_errors(self):
+        """``[(line_number, message, line)]``: the lines oslo.config's parser refuses (Nova
+        does not start with such a file), in the words of ``oslo_config.iniparser``."""
+        errors = []
+        key = None
+        section = None
+        for i, raw in enumerate(self.lines, start=1):
+            line = raw.rstrip()
+            if not line:
+                key = None
+                continue
+            if line.startswith((" ", "\t")):
+                if key is None:
+                    errors.append((i, "Unexpected continuation line", line))
+                continue
+            key = None
+            if line.startswith("["):
+                if not line.endswith("]"):
+                    errors.append((i, "Invalid section (must end with ])", line))
+                elif len(line) <= 2:
+                    errors.append((i, "Empty section name", line))
+                else:
+                    section = line[1:-1]
+            elif line.startswith(("#", ";")):
+                continue
+            else:
+                colon, equal = line.find(":"), line.find("=")
+                if colon < 0 and equal < 0:
+                    hint = " (a UTF-8 byte order mark before it)" if line.startswith("\ufeff") else ""
+                    errors.append((i, "No ':' or '=' found in assignment" + hint, line))
+                    continue
+                sep = equal if (colon < 0 or (0 <= equal < colon)) else colon
+                if not line[:sep].strip():
+                    errors.append((i, "Key cannot be empty", line))
+                    continue
+                if section is None:
+                    errors.append((i, "No section header before this option", line))
+                    continue
+                key = line[:sep].strip()
+        return errors
+
+    def resolve(self, value, section, defaults=None):
+        """``(value, None)`` with the ``$`` references of ``value`` replaced as oslo.config
+        does (see :func:`substitute`), or ``(None, name)`` naming the reference that neither
+        this file nor ``defaults`` defines."""
+        try:
+            return substitute(self, value, section, defaults), None
+        except UnresolvedReference as exc:
+            return None, exc.name
 
     def names(self):
         """``[(section, option, line_number)]`` of every active option line, as in the file
@@ -256,6 +317,65 @@ class NovaConf:
         for e in reversed(found):
             del self.lines[e.start:e.start + e.count]
         return bool(found)
+
+
+def oslo_group(section):
+    """The group oslo.config reads a section as: ``DEFAULT`` as is, any other name lower-cased."""
+    return section if section == "DEFAULT" else section.lower()
+
+
+class UnresolvedReference(ValueError):
+    """A ``$name`` in a value that neither the file nor the given defaults define."""
+
+    def __init__(self, name):
+        ValueError.__init__(self, name)
+        self.name = name
+
+
+# string.Template's pattern with oslo.config's idpattern (ConfigOpts.Template) and
+# string.Template's re.IGNORECASE: $$, $name, ${name}, and a lone $ left as it is
+_TEMPLATE = re.compile(r"\$(?:(?P<escaped>\$)|(?P<named>[_a-z][._a-z0-9]*)|\{(?P<braced>[_a-z][._a-z0-9]*)\}|"
+                       r"(?P<invalid>))", re.IGNORECASE)
+
+
+def substitute(conf, value, section, defaults=None, _depth=0):
+    """``value`` with its ``$name`` / ``${name}`` / ``$group.name`` references replaced as
+    oslo.config does when Nova reads the option (``$$`` and ``\\$`` give a ``$``): a bare
+    name is looked up in ``section`` first, then in ``[DEFAULT]``; the file's last value
+    wins, else ``defaults[(group, name)]`` (None reads as an empty string). A reference
+    found in neither raises :class:`UnresolvedReference` (Nova's value is not known here)."""
+    if "$" not in value:
+        return value
+    if _depth > 20:
+        raise UnresolvedReference(value)
+    value = value.replace("\\$", "$$")
+    defaults = defaults or {}
+
+    def lookup(name):
+        if "." in name:
+            group, _dot, option = name.partition(".")
+            places = [(group, option)]
+        else:
+            places = [(section, name), ("DEFAULT", name)]
+        for group, option in places:
+            found = conf.values(group, option)
+            if found:
+                return substitute(conf, found[-1], group, defaults, _depth + 1)
+            key = (oslo_group(group), option)
+            if key in defaults:
+                default = defaults[key]
+                return "" if default is None else str(default)
+        raise UnresolvedReference(name)
+
+    def repl(m):
+        if m.group("escaped") is not None:
+            return "$"
+        name = m.group("named") or m.group("braced")
+        if name is None:
+            return m.group(0)
+        return lookup(name)
+
+    return _TEMPLATE.sub(repl, value)
 
 
 def apply_changes(text, changes):

@@ -21,6 +21,8 @@ the explain engine models it).
 
 from __future__ import annotations
 
+import re
+
 # The pre-Pike (16.0) [DEFAULT] spellings Nova kept as deprecated aliases when the options moved
 # to [scheduler] / [filter_scheduler]. nova 26 (checked on the molecule test hosts) and nova 34
 # register none of them any more: a target release from this one on ignores them.
@@ -268,17 +270,25 @@ def read_nova_conf(value, major=None, parameter="nova_conf_text", conf_class=Non
         raise OptionError("read_nova_conf needs the nova.conf reader class (conf_class)")
     values, warnings = {}, []
     old_names = major is not None and major < SECTIONS_SINCE
+    defaults = {(entry["section"] if entry["section"] == "DEFAULT" else entry["section"].lower(), option_name(name)):
+                entry["default"] for name, entry in OPTIONS.items() if entry["type"] != "multistr"}
     for where, text in texts:
         conf = conf_class(text)
+        errors = conf.parse_errors() if hasattr(conf, "parse_errors") else []
+        if errors:
+            raise OptionError("%s: oslo.config cannot parse this file, so Nova would not start with it: %s" % (
+                where, "; ".join("line %d: %s: %r" % (n, msg, line[:120]) for n, msg, line in errors[:5])))
+        read = conf.values if hasattr(conf, "values") else conf.get
         for name, entry in OPTIONS.items():
             if not exists_in(name, major):
-                if conf.get(entry["section"], option_name(name)):
+                if read(entry["section"], option_name(name)):
                     warnings.append("%s: [%s] %s is not an option of nova %s; nova ignores it"
                                     % (where, entry["section"], option_name(name), major if major is not None else 34))
                 continue
-            raw = conf.get(entry["section"], option_name(name))
+            raw = _resolved(conf, read(entry["section"], option_name(name)), entry["section"], defaults, where,
+                            option_name(name), warnings)
             for section, old in entry["deprecated_names"]:
-                found = conf.get(section, old)
+                found = _resolved(conf, read(section, old), section, defaults, where, old, warnings)
                 if not found:
                     continue
                 if old_names or entry.get("deprecated_still_read") or \
@@ -295,8 +305,36 @@ def read_nova_conf(value, major=None, parameter="nova_conf_text", conf_class=Non
             if not raw:
                 continue
             label = "%s: [%s] %s" % (where, entry["section"], option_name(name))
-            values[name] = convert(name, raw if entry["type"] == "multistr" else raw[-1], label)
+            value = raw if entry["type"] == "multistr" else raw[-1]
+            try:
+                values[name] = convert(name, value, label)
+            except OptionError as exc:
+                if not isinstance(value, str) or not _INLINE_COMMENT.search(value):
+                    raise
+                raise OptionError("%s (oslo.config has no inline comments: everything after the separator, the "
+                                  "'#' or ';' part included, is the value)" % exc) from None
     return values, warnings
+
+
+_INLINE_COMMENT = re.compile(r"\s[#;]")
+
+
+def _resolved(conf, raw, section, defaults, where, option, warnings):
+    """``raw`` (the file's values of one option) with ``$name`` references replaced as
+    oslo.config does; an option whose reference cannot be resolved here is left out (its
+    value in Nova is not known), with a warning."""
+    if not raw or not hasattr(conf, "resolve") or not any("$" in v for v in raw):
+        return raw
+    out = []
+    for value in raw:
+        resolved, unknown = conf.resolve(value, section, defaults)
+        if unknown is not None:
+            warnings.append("%s: [%s] %s = %s refers to $%s, which this file does not set and whose default is "
+                            "not known here; the option is left out (its value in Nova is unknown)"
+                            % (where, section, option, value, unknown))
+            return []
+        out.append(resolved)
+    return out
 
 
 def render(name, value):

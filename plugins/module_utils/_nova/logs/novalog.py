@@ -41,14 +41,14 @@ _LEVEL_ALT = "|".join(LEVELS)
 _OSLO_HEAD = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<clock>\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)(?:[.,]\d+)?"
     r"(?:Z|[+-]\d{2}:?\d{2})? +(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +"
-    r"(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
+    r"(?P<logger>[A-Za-z_][\w.\-]*)(?: (?P<rest>.*)|$)")
 # devstack under journald: LEVEL logger rest (no timestamp of its own)
-_BARE_HEAD = re.compile(r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: +(?P<rest>.*)|$)")
+_BARE_HEAD = re.compile(r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: (?P<rest>.*)|$)")
 # no timestamp at all (pasted without it, or cut): [pid] LEVEL logger [context] message
 _NOTIME_HEAD = re.compile(r" *(?:(?P<pid>\d{1,10}) +)?(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)"
                           r" +(?P<rest>\[.*)")
 # grep -n / grep -r / grep -A prefixes: "12345:", "file:", "file:12345:", "file-12345-" before a timestamp
-_GREP = re.compile(r"(?P<prefix>\S*?[:-])(?=\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\S{1,12} +\d{1,2} \d{2}:\d{2}:\d{2} )")
+_GREP = re.compile(r"(?P<prefix>\S*?[:-])(?=\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\S{1,12} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? )")
 # Abbreviated month names journald/syslog print (strftime %b of the LC_TIME locale), as glibc's
 # localedata (LC_TIME abmon) spells them; matched case-insensitively without a final dot. A
 # name not in the table is tried by its first three letters, then by the number in it
@@ -102,6 +102,22 @@ _JOURNAL = re.compile(
     r"|(?P<jdate>\d{4}-\d{2}-\d{2})T(?P<jiclock>\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?:Z|[+-]\d{2}:?\d{2})?)"
     r" (?P<host>\S+) (?P<ident>[^\s\[:]+)(?:\[(?P<jpid>\d+)\])?: ?")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A line whose timestamp lost its first characters (a selection that missed them, a cut
+# excerpt): "023-11-28 17:02:11.853 1109 ERROR ...", "11-28 17:02:11.853 ...", "17:02:11.853 ...".
+# The clock's fraction and the pid are required, so that a message text is not taken for it.
+_CUT_HEAD = re.compile(
+    r"(?:(?P<date>(?:\d{1,3}-)?\d{2}-\d{2}) )?(?P<clock>\d{1,2}:\d{2}:\d{2}[.,]\d+) +(?P<pid>\d{1,10}) +"
+    r"(?P<level>" + _LEVEL_ALT + r") +(?P<logger>[A-Za-z_][\w.\-]*)(?: (?P<rest>.*)|$)")
+# Another oslo record starting inside a line (a paste whose line breaks were lost): its full
+# header - date, clock, pid, level, logger and the context bracket - after a blank.
+_INNER_HEAD = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[.,]\d{3} \d{1,10} (?:" + _LEVEL_ALT +
+                         r") [A-Za-z_][\w.\-]* \[")
+# docker's json-file log driver: {"log": "<line>\n", "stream": "stderr", "time": "..."}
+_DOCKER_JSON = re.compile(r'^\{\s*"log"\s*:')
+_TRACEBACK_START = "Traceback (most recent call last):"
+# what a terminal paste puts between log lines: a table row or border of the openstack / nova
+# clients, a shell prompt
+_FOREIGN = re.compile(r"(?:\| |\+-|\[[\w.-]+@[\w.-]+ [^\]]*\][#$] |[\w.-]+@[\w.-]+:[^ ]*[#$] )")
 _INSTANCE_TAG = re.compile(r"\[instance: (?P<uuid>[0-9a-fA-F-]{36})\] ?")
 _DEBUG_SUFFIX = re.compile(r" (?P<func>[\w<>.]+) (?P<path>\S+\.py):(?P<line>\d+)$")
 # Havana..Liberty devstack: "message from (pid=11395) get_filtered_objects /opt/stack/nova/nova/filters.py:129"
@@ -118,7 +134,9 @@ class NovaLogError(Exception):
 class ParseStats:
     """Counters of one parse: lines read, bytes, records, continuation and skipped lines."""
 
-    __slots__ = ("lines", "bytes", "records", "continuations", "unparsed", "skipped", "json_errors")
+    __slots__ = ("lines", "bytes", "records", "continuations", "unparsed", "skipped", "json_errors",
+                 "unparsed_lines")
+    SAMPLES = 5             # unparsed lines kept as text (the first ones, cut to 200 characters)
 
     def __init__(self):
         self.lines = 0
@@ -128,14 +146,26 @@ class ParseStats:
         self.unparsed = 0
         self.skipped = 0
         self.json_errors = 0
+        self.unparsed_lines = []
 
     def to_dict(self):
-        return {name: getattr(self, name) for name in self.__slots__}
+        out = {name: getattr(self, name) for name in self.__slots__}
+        out["unparsed_lines"] = [dict(item) for item in self.unparsed_lines]
+        return out
 
     def add(self, other):
         for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if name == "unparsed_lines":
+                self.unparsed_lines = (self.unparsed_lines + other.unparsed_lines)[:self.SAMPLES]
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
+
+    def note_unparsed(self, lineno, text):
+        """Count a line that belongs to no record, and keep the first few as raw text."""
+        self.unparsed += 1
+        if len(self.unparsed_lines) < self.SAMPLES:
+            self.unparsed_lines.append({"line": lineno, "text": _text(text)[:200]})
 
 
 def _text(value):
@@ -167,7 +197,7 @@ class Record:
 
     __slots__ = ("time", "pid", "level", "logger", "global_request_id", "request_id", "user", "project",
                  "instance", "message", "traceback", "func", "source", "host", "service", "origin", "line",
-                 "_extra", "_tb", "_debug_suffix", "_open")
+                 "_extra", "_tb", "_debug_suffix", "_open", "_await", "_lens")
 
     def __init__(self, time=None, pid=None, level=None, logger=None, global_request_id=None, request_id=None,
                  user=None, project=None, instance=None, message="", traceback=None, func=None, source=None,
@@ -193,6 +223,8 @@ class Record:
         self._tb = None
         self._debug_suffix = False
         self._open = None
+        self._await = None      # "ctx"/"msg": the header ended there, the next line holds the rest
+        self._lens = None       # lengths of the physical lines (a terminal's fixed-width wrap)
 
     def to_dict(self):
         return {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
@@ -244,11 +276,28 @@ class Record:
             self._open = joined
             self.message = joined
 
+    def _wrapped_at_fixed_width(self):
+        """True when the physical lines look cut by a terminal at one width: every line but
+        the first and the last has the same length (60 or more), the first and the last are
+        not longer (a first line may have lost characters to the selection)."""
+        lens = self._lens
+        if not lens or len(lens) < 3:
+            return False
+        width = lens[1]
+        return width >= 60 and all(n == width for n in lens[1:-1]) and lens[0] <= width and lens[-1] <= width
+
     def _finish(self):
         self._open = None
+        self._await = None
         if self._extra:
-            self.message = "\n".join([self.message] + self._extra)
+            extra = self._extra
+            while extra and not extra[-1].strip():
+                extra.pop()        # blank lines after a record (a paste's spacing) are not its message
+            if extra:
+                sep = "" if self._wrapped_at_fixed_width() else "\n"
+                self.message = sep.join([self.message] + extra)
             self._extra = None
+        self._lens = None
         if self._debug_suffix and self.func is None:
             _split_debug_suffix(self)
         if self._tb:
@@ -277,6 +326,11 @@ def _split_suffix_of(text):
     if len(parts) == 3:
         path, sep, line = parts[2].rpartition(":")
         if sep and line.isdigit() and path.endswith(".py"):
+            if "\n" in parts[1]:
+                # the suffix on a line of its own (a paste that broke the line before it)
+                head, _nl, func = parts[1].rpartition("\n")
+                return (parts[0] + " " + head).rstrip(" \n") if head else parts[0].rstrip(" \n"), \
+                    func, parts[2], None
             return parts[0], parts[1], parts[2], None
     return None
 
@@ -311,6 +365,8 @@ def _parse_context(rec, rest):
         rest = rest[end + 1:]
         if rest.startswith(" "):
             rest = rest[1:]
+            if rest.startswith(" ") and rest.lstrip(" ").startswith("[instance: "):
+                rest = rest.lstrip(" ")     # "]  [instance: ...]": an empty field before it
         if ctx and ctx != ["-"]:
             reqs = [i for i, tok in enumerate(ctx) if tok.startswith("req-")]
             if len(reqs) >= 2 and reqs[1] == reqs[0] + 1:
@@ -431,6 +487,17 @@ def _head(line):
     return journal, body, None, None
 
 
+def _grep_ends(line, start, limit=3):
+    """Positions of the next ``limit`` ':' / '-' after ``start`` in the first 200 characters."""
+    out = []
+    for i in range(start, min(len(line), 200)):
+        if line[i] in ":-":
+            out.append(i)
+            if len(out) >= limit:
+                break
+    return out
+
+
 def _grep_stripper(prefix):
     """A regex removing the same kind of grep prefix from the lines after (context lines too)."""
     m = re.match(r"^(?P<file>.*?)(?:[:-](?P<num>\d+))?[:-]$", prefix)
@@ -465,6 +532,97 @@ def _int(text):
         return None
 
 
+def _docker_log(line):
+    """The text of one line of docker's json-file log driver, None when it is not one."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("log"), str):
+        return None
+    return data["log"].rstrip("\r\n")
+
+
+def _inner_heads(line):
+    """Where other oslo records start inside ``line`` (after a blank, years 2000-2099); found
+    with str.find first, so an ordinary line costs almost nothing."""
+    cuts = []
+    i = line.find(" 20", 1)
+    while i >= 0:
+        if _INNER_HEAD.match(line, i + 1):
+            cuts.append(i + 1)
+        i = line.find(" 20", i + 3)
+    return cuts
+
+
+def _physical_lines(lines, stats, tokens=()):
+    """(line number, text) of each line, decoded and cleaned of what is not the log's: line
+    ends, a byte order mark, ANSI colours, docker's json-file wrapper, a Markdown quote
+    ("> ") before a header; a line holding several records (a paste that lost its line
+    breaks) is split at each record's header (with ``tokens``, only a line naming one of them:
+    the other pieces could not be kept anyway)."""
+    lineno = 0
+    for raw in lines:
+        lineno += 1
+        stats.lines += 1
+        stats.bytes += len(raw)
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        try:
+            line = raw.rstrip("\r\n")
+        except AttributeError:      # not text at all
+            line = str(raw)
+        if lineno == 1 and line[:1] == "\ufeff":
+            line = line[1:]
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
+        first = line[:1]
+        if first == "{" and _DOCKER_JSON.match(line):
+            inner = _docker_log(line)
+            if inner is not None:
+                line = _ANSI.sub("", inner) if "\x1b" in inner else inner
+                first = line[:1]
+        if first == ">":
+            unquoted = line.lstrip("> ")
+            if unquoted[:1].isdigit() and (_OSLO_HEAD.match(unquoted) or _CUT_HEAD.match(unquoted)):
+                line = unquoted
+        if tokens:
+            for tok in tokens:
+                if tok in line:
+                    break
+            else:
+                yield lineno, line, False       # names no wanted id: never split
+                continue
+        if len(line) > 80:
+            cuts = _inner_heads(line)
+            if cuts:
+                # not the header behind a journald / syslog prefix (that is one record)
+                jm = _JOURNAL.match(line)
+                if jm is not None:
+                    cuts = [c for c in cuts if c > jm.end()]
+            if cuts:
+                start = 0
+                for cut in cuts:
+                    piece = line[start:cut].rstrip(" ")
+                    yield lineno, piece, not tokens or any(tok in piece for tok in tokens)
+                    start = cut
+                piece = line[start:]
+                yield lineno, piece, not tokens or any(tok in piece for tok in tokens)
+                continue
+        yield lineno, line, True
+
+
+def _cut_time(m, year):
+    """The time of a header whose timestamp lost its first characters: ``MM-DD clock`` (with
+    ``year`` when given) when the month and day survived, else None."""
+    date = m.group("date")
+    if not date:
+        return None
+    month_day = date[-5:]
+    clock = m.group("clock").replace(",", ".")
+    return "%s-%s %s" % (year, month_day, clock) if year else "%s %s" % (month_day, clock)
+
+
 def iter_records(lines, match=None, stats=None, origin=None, year=None):
     """Yield :class:`Record` objects from an iterable of text lines (a file object works).
 
@@ -485,32 +643,16 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
     current = None          # the record being built (yielded when the next one starts)
     skipping = False        # True while the lines continue a record we are not keeping
     grep = None             # regex stripping the grep prefix seen on the lines so far
-    lineno = 0
-    for raw in lines:
-        lineno += 1
-        stats.lines += 1
-        stats.bytes += len(raw)
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", "replace")
-        try:
-            line = raw.rstrip("\r\n")
-        except AttributeError:      # not text at all
-            line = str(raw)
-        if tokens and not (current is not None and not skipping):
+    for lineno, line, named in _physical_lines(lines, stats, tokens):
+        if not named and not (current is not None and not skipping):
             # not continuing a kept record: only lines naming a wanted id can matter (a wanted
             # id that a terminal's wrap cut in two is not found on this path; parse without
-            # ``match`` for such text)
-            for tok in tokens:
-                if tok in line:
-                    break
-            else:
-                # either a continuation of a skipped record or a new unwanted record
-                stats.skipped += 1
-                skipping = True
-                continue
+            # ``match`` for such text); either a continuation of a skipped record or a new
+            # unwanted record
+            stats.skipped += 1
+            skipping = True
+            continue
         try:
-            if "\x1b" in line:
-                line = _ANSI.sub("", line)
             if line[:1] == "{":
                 journal = body = m = bare = None
             else:
@@ -546,7 +688,10 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
                 logger = m.group("logger")
                 pid = m.group("pid")
                 pid = int(pid) if pid else (journal[3] if journal else None)
-                time = "%s %s" % (m.group("date"), m.group("clock").replace(",", "."))
+                if m.re is _CUT_HEAD:
+                    time = _cut_time(m, year)
+                else:
+                    time = "%s %s" % (m.group("date"), m.group("clock").replace(",", "."))
             else:
                 rest = bare.group("rest") or ""
                 level = bare.group("level")
@@ -566,8 +711,10 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
             if current is not None:
                 yield current._finish()
                 current = None
+            rest = rest.lstrip(" ")
             rec = Record(level="WARNING" if level == "WARN" else level, logger=logger, pid=pid, origin=origin,
                          line=lineno)
+            rec._lens = [len(line)]
             if m is not None:
                 rec.time = time
             elif journal:
@@ -576,7 +723,10 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
             if journal:
                 rec.host = journal[1]
                 rec.service = journal[2]
-            _parse_context(rec, rest)
+            has_context = _parse_context(rec, rest)
+            if not rec.message and rec._open is None:
+                # the header ends here: its context or message is on the next line
+                rec._await = "msg" if has_context or rec.instance else "ctx"
             rec._debug_suffix = level == "DEBUG"
             if tokens and not _record_matches(rec, tokens):
                 skipping = True
@@ -586,7 +736,7 @@ def iter_records(lines, match=None, stats=None, origin=None, year=None):
             stats.records += 1
             current = rec
         except Exception:   # pylint: disable=broad-except  # a bad line never stops the parse
-            stats.unparsed += 1
+            stats.note_unparsed(lineno, line)
     if current is not None:
         yield current._finish()
 
@@ -600,7 +750,7 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
     if line[:1] == "{":
         rec = _json_record(line, stats)
         if rec is None:
-            stats.unparsed += 1
+            stats.note_unparsed(lineno, line)
             return ("skip", None, None) if current is not None else None
         if tokens and not _record_matches(rec, tokens):
             stats.skipped += 1
@@ -618,9 +768,13 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
                 return "head", (j, m, bare), None
     g = _GREP.match(line)
     if g is not None:
-        j, _b, m, bare = _head(line[g.end():])
-        if m is not None or bare is not None:
-            return "head", (j, m, bare), _grep_stripper(g.group("prefix"))
+        # the shortest prefix first, then longer ones ("hash:12345:May 29 ..." from a log
+        # search tool: "hash:" alone leaves "12345:May" where the month should be)
+        ends = [g.end()] + [i + 1 for i in _grep_ends(line, g.end())]
+        for end in ends:
+            j, _b, m, bare = _head(line[end:])
+            if m is not None or bare is not None:
+                return "head", (j, m, bare), _grep_stripper(line[:end])
     text = body if journal else line
     if grep is not None:
         gm = grep.match(text)
@@ -628,14 +782,41 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
             text = text[gm.end():]
         elif text == "--":
             return None         # grep's separator between context groups
+    if text[:1].isdigit():
+        ch = _CUT_HEAD.match(text)
+        if ch is not None:
+            return "head", (journal, ch, None), None
     nt = _NOTIME_HEAD.match(text) if text[:1] in " DEIWCTA0123456789" else None
     if nt is not None:
         return "head", (journal, None, nt), None
+    if current is not None and current._lens is not None:
+        current._lens.append(len(line))
     if current is not None and current._open is not None:
         # a context bracket wrapped by the terminal: the line goes on where it was cut
         current._reopen(text)
         stats.continuations += 1
         return "cont", None, None
+    if current is not None and current._await is not None and text.strip():
+        # the header ended at its logger or its context: this line holds the rest
+        stripped = text.strip()
+        if current._await == "ctx" and stripped.startswith("["):
+            current._await = None
+            has_context = _parse_context(current, stripped)
+            if not current.message and current._open is None:
+                current._await = "msg" if has_context else None
+        else:
+            current._await = None
+            current.message = stripped
+        stats.continuations += 1
+        return "cont", None, None
+    if current is None and not skipping and text.startswith(_TRACEBACK_START):
+        # a Python traceback printed without any log header (a service's stderr, docker logs)
+        rec = Record(origin=origin, line=lineno, message=text)
+        if tokens and not _record_matches(rec, tokens):
+            stats.skipped += 1
+            return "skip", None, None
+        stats.records += 1
+        return "new", rec, None
     if not skipping and _event_start(text, loose=current is None):
         # a scheduling message pasted without its header
         rec = Record(origin=origin, line=lineno, message=text)
@@ -645,6 +826,11 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
             return "skip", None, None
         stats.records += 1
         return "new", rec, None
+    if current is not None and current._extra and not current._extra[-1].strip() and _FOREIGN.match(text):
+        # after a blank line, a table row or a shell prompt: command output pasted between
+        # log lines, not this record's message (the record ends here)
+        stats.note_unparsed(lineno, line)
+        return "skip", None, None
     if current is not None:
         # a line without a header: continues the current record (message with newlines)
         current._add_message_line(text)
@@ -653,7 +839,7 @@ def _read_other(line, journal, body, lineno, tokens, stats, origin, current, ski
     if skipping:
         stats.skipped += 1
     elif text.strip():
-        stats.unparsed += 1
+        stats.note_unparsed(lineno, line)
     return None
 
 

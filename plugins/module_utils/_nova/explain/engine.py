@@ -99,6 +99,10 @@ class Context:
         group = req["group"]
         self.group_members = frozenset(group.get("members") or []) if group else frozenset()
         self.group_existing_hosts = {cloud.instance_host[m] for m in self.group_members if m in cloud.instance_host}
+        # members the snapshot does not place while some host's servers are not known: Nova's
+        # group.hosts may hold hosts the engine cannot see, so an affinity verdict is unknown
+        unplaced = sorted(self.group_members - set(cloud.instance_host))
+        self.group_hosts_unknown = unplaced if unplaced and any(h.instances is None for h in cloud.hosts) else []
         self.forced = bool(req["forced_host"] or req["forced_node"])
         self.weighers = W.enabled_weighers(conf)
         self.fallback_check = None  # the PCPU check with Nova's VCPU fallback query (build_checks)

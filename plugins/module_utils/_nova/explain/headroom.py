@@ -113,6 +113,14 @@ def compute_headroom(result):
     if group and group.get("policy") == "affinity" and _affinity_enforced(ctx, checks):
         total, maybe_total, note, claim_only = _affinity_headroom(result, per_host, maybe_per_host, maybe_total)
         notes.append(note)
+    elif group and group.get("policy") == "anti-affinity" and _claim_only(ctx, checks, F.ServerGroupAntiAffinityFilter):
+        # the scheduler does not know the rule: it may send the next instance to a host whose claim
+        # refuses it (ERROR, or a reschedule to an alternate), however much room the others have
+        claim_only = True
+        total = 0  # maybe_total (the certain hosts plus the maybe ones) keeps the count
+        notes.append("anti-affinity group without ServerGroupAntiAffinityFilter: only nova-compute's claim applies "
+                     "max_server_per_host, and the scheduler may choose a host the claim refuses (ERROR or a "
+                     "reschedule): total unknown, counted as total_if_unknowns_pass")
     out = {"total": total, "per_host": per_host, "limited_by": limited}
     if claim_only:
         out["unknown"] = True
@@ -124,6 +132,12 @@ def compute_headroom(result):
     if notes:
         out["note"] = "; ".join(notes)
     return out
+
+
+def _claim_only(ctx, checks, filter_class):
+    """Is a group policy enforced by nova-compute's claim alone (its filter not enabled)?"""
+    return not any(isinstance(c, filter_class) for c in checks) \
+        and not ctx.conf.get("disable_group_policy_check_upcall")
 
 
 def _affinity_enforced(ctx, checks):

@@ -70,3 +70,29 @@ def test_tenant_aggregate_matches_like_novas_metadata_query():
                          scheduler=dict(SCHED, limit_tenants_to_placement_aggregate=True))
     assert out["valid_hosts"] == ["a"]
     assert out["hosts"][1]["checks"]["prefilter:tenant_aggregate"]["verdict"] == "fail"
+
+
+def test_affinity_headroom_is_the_room_of_the_host_nova_picks_not_the_largest():
+    # no member placed: Nova sends the next instance to the best weighed host (most free RAM, only
+    # the RAM weigher counts here: a) and the rest follow it; b has more vCPU room but never gets the group
+    hosts = [B.host("a", vcpu=2, cpu_ratio=1.0, ram=65536), B.host("b", vcpu=16, cpu_ratio=1.0, ram=32768)]
+    groups = [{"id": "g1", "name": "grp", "policy": "affinity", "rules": {}, "members": []}]
+    weights = {"cpu_weight_multiplier": 0.0, "disk_weight_multiplier": 0.0}
+    out = explain(hosts, groups, scheduler=dict(SCHED, weights=weights), scheduler_hints={"group": "g1"})
+    assert out["placements"][0]["host"] == "a"
+    assert out["headroom"]["per_host"] == {"a": 2, "b": 15} and out["headroom"]["total"] == 2
+    assert "best weighed host a" in out["headroom"]["note"]
+
+
+def test_group_policy_enforced_only_by_the_claim_makes_headroom_unknown():
+    # no ServerGroupAntiAffinityFilter: the scheduler keeps choosing the best host, whose claim
+    # refuses the third member (max_server_per_host 2) although b has room
+    hosts = [B.host("a", ram=65536), B.host("b", ram=32768)]
+    groups = [{"id": "g1", "name": "grp", "policy": "anti-affinity", "rules": {"max_server_per_host": 2},
+               "members": []}]
+    out = explain(hosts, groups, scheduler={"enabled_filters": ["ComputeFilter"]}, scheduler_hints={"group": "g1"})
+    head = out["headroom"]
+    assert head["unknown"] is True and head["total"] == 0 and head["total_if_unknowns_pass"] == 4
+    assert "only nova-compute's claim" in head["note"]
+    with_filter = explain(hosts, groups, scheduler_hints={"group": "g1"})["headroom"]
+    assert with_filter["total"] == 4 and not with_filter.get("unknown")

@@ -96,3 +96,20 @@ def test_group_policy_enforced_only_by_the_claim_makes_headroom_unknown():
     assert "only nova-compute's claim" in head["note"]
     with_filter = explain(hosts, groups, scheduler_hints={"group": "g1"})["headroom"]
     assert with_filter["total"] == 4 and not with_filter.get("unknown")
+
+
+def test_a_host_with_unknown_usage_that_the_claim_refuses_makes_the_fit_unknown():
+    # the group's members are on a and c, which hold the two instances; b's usage is unknown and it
+    # has the most free RAM: if it has room, Nova's scheduler picks it and nova-compute's affinity
+    # claim refuses it (max_attempts 1: ERROR). The certain hosts alone fit, so the answer is
+    # unknown, not "fits".
+    hosts = [B.host("a", ram=8192, disk=30, instances=["m1"]), B.host("b", ram=65536),
+             B.host("c", ram=4096, disk=500, instances=["m2"])]
+    hosts[1]["resources"]["DISK_GB"]["used"] = None
+    groups = [{"id": "g1", "name": "grp", "policy": "affinity", "rules": {}, "members": ["m1", "m2"]}]
+    sched = {"enabled_filters": ["ComputeFilter"], "max_attempts": 1}
+    out = explain(hosts, groups, scheduler=sched, scheduler_hints={"group": "g1"}, count=2)
+    assert out["fits"] is None
+    assert out["failed_instance"]["claim_failures"][0]["host"] == "b"
+    sched["max_attempts"] = 3  # the alternates a and c take it after b's refusal
+    assert explain(hosts, groups, scheduler=sched, scheduler_hints={"group": "g1"}, count=2)["fits"] is True

@@ -29,7 +29,6 @@ Counts go to $ORACLE_REPORT_PIPELINE (JSON) when set.
 import atexit
 import copy
 import json
-import math
 import os
 import sys
 from unittest import mock

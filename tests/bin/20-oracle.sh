@@ -6,7 +6,10 @@
 # nova.virt.hardware and NUMATopologyFilter, PCI passthrough against PciDeviceStats /
 # PciPassthroughFilter, the NUMA fit with PCI devices (explain/numa_pci.py) against
 # numa_fit_instance_to_host with a real PciDeviceStats, and the request filters against
-# nova.scheduler.request_filter (ORACLE_EXAMPLES cases each). Prints the per-filter counts.
+# nova.scheduler.request_filter (ORACLE_EXAMPLES cases each), and the whole pipeline (prefilters,
+# placement, filters, weighers, multi-create, claim, headroom, relaxations) against Nova's
+# request filters, HostManager and scheduler loop on ORACLE_PIPELINE_EXAMPLES random clouds
+# (default 1000: 25 s on an idle 2-core machine, 60-70 s at load 6). Prints the per-filter counts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.venv/bin/python"
@@ -16,17 +19,20 @@ preport="$root/.cache/oracle/explain-pci.json"
 rreport="$root/.cache/oracle/explain-request-filters.json"
 nreport="$root/.cache/oracle/explain-numa.json"
 npreport="$root/.cache/oracle/explain-numa-pci.json"
+pipreport="$root/.cache/oracle/explain-pipeline.json"
 mkdir -p "$(dirname "$report")"
-rm -f "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport"
+rm -f "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport" "$pipreport"
 cd "$root/tests"
 "$py" -m pytest -q -p no:cacheprovider unit/plugins/module_utils/_nova/explain
 ORACLE_EXAMPLES="${ORACLE_EXAMPLES:-1000}" ORACLE_REPORT="$report" ORACLE_REPORT_WEIGHERS="$wreport" \
   ORACLE_REPORT_PCI="$preport" ORACLE_REPORT_REQUEST_FILTERS="$rreport" ORACLE_REPORT_NUMA="$nreport" \
-  ORACLE_REPORT_NUMA_PCI="$npreport" \
+  ORACLE_REPORT_NUMA_PCI="$npreport" ORACLE_REPORT_PIPELINE="$pipreport" \
+  ORACLE_PIPELINE_EXAMPLES="${ORACLE_PIPELINE_EXAMPLES:-1000}" \
   OS_NOVA_DISABLE_EVENTLET_PATCHING=1 \
   "$py" -m pytest -q -p no:cacheprovider -p no:logging -W ignore oracle/test_filters_oracle.py oracle/test_weighers_oracle.py \
-  oracle/test_pci_oracle.py oracle/test_request_filters_oracle.py oracle/test_numa_oracle.py oracle/test_numa_pci_oracle.py oracle/test_coverage.py "$@"
-"$py" - "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport" <<'PY'
+  oracle/test_pci_oracle.py oracle/test_request_filters_oracle.py oracle/test_numa_oracle.py oracle/test_numa_pci_oracle.py \
+  oracle/test_pipeline_oracle.py oracle/test_coverage.py "$@"
+"$py" - "$report" "$wreport" "$preport" "$rreport" "$nreport" "$npreport" "$pipreport" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 w = json.load(open(sys.argv[2]))
@@ -34,6 +40,14 @@ p = json.load(open(sys.argv[3]))
 r = json.load(open(sys.argv[4]))
 n = json.load(open(sys.argv[5]))
 np_ = json.load(open(sys.argv[6]))
+pl = json.load(open(sys.argv[7]))
+print("oracle pipeline: %d random clouds (4 hosts, hidden data) x requests, %d refused by Nova's API or request "
+      "filters; %d host verdicts (fits %d, does not %d, unknown %d); request fits %d, does not fit %d, unknown %d; "
+      "%d multi-create counts, %d headrooms booted one by one (%d unknown), %d relaxations applied and booted; "
+      "%d disagreements"
+      % (pl["cases"], pl["nova_api_refused"], pl["host_verdicts"], pl["host_pass"], pl["host_fail"],
+         pl["host_unknown"], pl["fits"], pl["does_not_fit"], pl["fit_unknown"], pl["placed_compared"],
+         pl["headroom_compared"], pl["headroom_unknown"], pl["relaxations_verified"], pl["disagreements"]))
 print("oracle NUMA: %d cases (flavor + image x 3 hosts): %d refused by Nova's API (same refusals), %d without a "
       "guest topology, %d topologies; %d fits compared with numa_fit_instance_to_host (%d fit, %d no fit, up to 3 "
       "guests per host consumed one by one), %d chosen cells/pinning compared; NUMATopologyFilter %d host "
@@ -66,7 +80,7 @@ print("oracle MetricsFilter: %d host verdicts (pass %d, fail %d) against Nova's 
 for name, v in sorted(r.items()):
     print("oracle request filter %-30s cases %5d  adds %4d  nothing %4d  Nova raises %4d  unknown %4d  disagreements %d"
           % (name, v["cases"], v["added"], v["none"], v["error"], v["unknown"], v["disagreements"]))
-bad_extra = p["disagreements"] + n["disagreements"] + np_["disagreements"] + sum(v["disagreements"] for v in r.values())
+bad_extra = pl["disagreements"] + p["disagreements"] + n["disagreements"] + np_["disagreements"] + sum(v["disagreements"] for v in r.values())
 print("oracle weighers: %d cases, %d host weights compared with Nova's HostWeightHandler, %d disagreements"
       % (w["cases"], w["host_weights"], w["disagreements"]))
 total = sum(v["host_verdicts"] for v in data.values())

@@ -70,6 +70,8 @@ class GroupPolicyClaim(C.Check):
             return C.ok("%d member(s) of group %s on the host, max_server_per_host %d" % (
                 on_host, self._label(), limit))
         group_hosts = ctx.group_hosts(state)
+        if host.name not in group_hosts and ctx.group_hosts_unknown:
+            return C.unknown("nova-compute's claim: " + F.affinity_hosts_unknown(self.group, ctx))
         if group_hosts and host.name not in group_hosts:
             return C.fail(C.DYNAMIC, "nova-compute's claim: affinity group %s members are on %s (GroupAffinity"
                           "Violation: Affinity instance group policy was violated)" % (

@@ -99,6 +99,10 @@ class Context:
         group = req["group"]
         self.group_members = frozenset(group.get("members") or []) if group else frozenset()
         self.group_existing_hosts = {cloud.instance_host[m] for m in self.group_members if m in cloud.instance_host}
+        # members the snapshot does not place while some host's servers are not known: Nova's
+        # group.hosts may hold hosts the engine cannot see, so an affinity verdict is unknown
+        unplaced = sorted(self.group_members - set(cloud.instance_host))
+        self.group_hosts_unknown = unplaced if unplaced and any(h.instances is None for h in cloud.hosts) else []
         self.forced = bool(req["forced_host"] or req["forced_node"])
         self.weighers = W.enabled_weighers(conf)
         self.fallback_check = None  # the PCPU check with Nova's VCPU fallback query (build_checks)
@@ -193,11 +197,20 @@ def _conclude(ctx, checks, matrix, notes, candidates, valid, maybe):
     placements, failed_step = _place(ctx, checks, matrix, sure_candidates, filter_idx, claim_idx, count, True)
     fits = len(placements) == count and failed_step is None
     optimistic = None
-    if not fits and maybe:
+    # hosts Nova may see that the certain placement leaves out: maybe hosts, and candidates with an
+    # unknown verdict that some other check fails only at nova-compute's claim (the scheduler can
+    # still choose them, and the claim then refuses the instance)
+    unsure = maybe or any(cell["verdict"] in _UNSURE for h in candidates for cell in matrix[h.index])
+    if unsure:
         optimistic = _place(ctx, checks, matrix, candidates, filter_idx, claim_idx, count, False)
-        if len(optimistic[0]) == count and optimistic[1] is None:
+        optimistic_fits = len(optimistic[0]) == count and optimistic[1] is None
+        if not fits and optimistic_fits:
             fits = None
-        elif optimistic[1] and optimistic[1].get("unbounded"):
+        elif not fits and optimistic[1] and optimistic[1].get("unbounded"):
+            fits = None
+        elif fits and not optimistic_fits:
+            # if the unknown hosts pass, Nova sees them too: one may outrank the certain hosts and
+            # then be refused by nova-compute's claim, or draw an affinity group onto itself
             fits = None
     return {
         "ctx": ctx, "checks": checks, "matrix": matrix, "candidates": candidates, "valid": valid,

@@ -492,6 +492,15 @@ class ServerGroupAntiAffinityFilter(_GroupFilter):
             on_host, self.group.get("name") or self.group.get("id"), limit))
 
 
+def affinity_hosts_unknown(group, ctx):
+    """The reason an affinity verdict is unknown: members placed on hosts whose servers are not known."""
+    unknown_hosts = sorted(h.name for h in ctx.cloud.hosts if h.instances is None)
+    return ("affinity group %s: member(s) %s are on no host whose servers the snapshot lists, and the servers of "
+            "%s are not known (Nova's group hosts could be there); decided by the servers per host (the "
+            "snapshot's hosts[].instances)" % (group.get("name") or group["id"],
+                                               ", ".join(ctx.group_hosts_unknown[:5]), ", ".join(unknown_hosts[:5])))
+
+
 class ServerGroupAffinityFilter(_GroupFilter):
     name = "ServerGroupAffinityFilter"
     policy = "affinity"
@@ -501,10 +510,12 @@ class ServerGroupAffinityFilter(_GroupFilter):
         if self.group is None:
             return C.ok("no affinity group")
         group_hosts = ctx.group_hosts(state)
-        if not group_hosts:
-            return C.ok("affinity group %s has no member placed yet" % (self.group.get("name") or self.group["id"]))
         if host.name in group_hosts:
             return C.ok("group %s members are on this host" % (self.group.get("name") or self.group["id"]))
+        if ctx.group_hosts_unknown:
+            return C.unknown(affinity_hosts_unknown(self.group, ctx))
+        if not group_hosts:
+            return C.ok("affinity group %s has no member placed yet" % (self.group.get("name") or self.group["id"]))
         return self.failed("affinity group %s members are on %s" % (
             self.group.get("name") or self.group["id"], ", ".join(sorted(group_hosts))))
 

@@ -57,7 +57,11 @@ class TenantAggregate(C.Check):
         aggs = []
         for agg in ctx.cloud.aggregates:
             metadata = aggregate_metadata(agg)
-            if any(k.startswith(TENANT_METADATA_KEY) and v == project for k, v in metadata.items()):
+            # as Nova's query does: an aggregate with SOME metadata value equal to the project
+            # (AggregateList.get_by_metadata(value=project)) and SOME filter_tenant_id* key, not
+            # necessarily the same entry
+            if any(v == project for v in metadata.values()) and any(
+                    str(k).startswith(TENANT_METADATA_KEY) for k in metadata):
                 aggs.append(agg)
         self.aggs = aggs
         self.project = project

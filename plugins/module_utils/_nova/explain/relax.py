@@ -47,6 +47,8 @@ def _resource_key(host):
 def _most_instances(host, rc_checks):
     """An upper bound of the instances of this request ``host`` can hold (placement classes only)."""
     most = None
+    if not _cap.usage_known(host.resources):
+        return float("inf")  # usage not gathered: no bound (never a reason to skip a verification)
     for check in rc_checks:
         if check.fallback is not None:
             return float("inf")  # PCPU or VCPU: no simple bound

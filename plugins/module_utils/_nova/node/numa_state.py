@@ -30,6 +30,19 @@ def _cells(facts):
     return numa.get("cells")
 
 
+def nova_sibling_order(groups, usable):
+    """The thread sibling sets of a cell in the order Nova's libvirt driver gives them.
+
+    ``_get_host_numa_topology`` de-duplicates the CPUs' sibling tuples through a set and sorts the
+    sets by inclusion, which leaves disjoint sets in the set's iteration order; then it cuts them
+    to the usable CPUs and drops the empty ones. The order matters: Nova pins a guest's vCPUs by
+    walking the sibling sets in that order, so the same construction here gives the same pins.
+    """
+    siblings = sorted(set(x) for x in set(tuple(set(group)) for group in groups))
+    siblings = [group & usable for group in siblings]
+    return [group for group in siblings if group]
+
+
 def cells_from_facts(facts):
     """The snapshot ``numa`` dict for one host from its ``nova_compute`` facts.
 
@@ -61,8 +74,7 @@ def cells_from_facts(facts):
         cpuset = cpus & shared
         pcpuset = cpus & dedicated
         usable = cpus & (shared | dedicated)
-        siblings = [sorted(set(s) & usable) for s in cell.get("siblings") or []]
-        siblings = sorted([s for s in siblings if s])
+        siblings = [sorted(s) for s in nova_sibling_order(cell.get("siblings") or [], usable)]
         memory_mb = cell.get("memory_mb")
         memory_kb = cell.get("memory_kb")
         if memory_kb is None and memory_mb is not None:

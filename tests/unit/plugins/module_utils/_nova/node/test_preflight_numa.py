@@ -16,7 +16,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import test_numa_state as T  # noqa: E402
 
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa as N  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import libvirt_caps as lc  # noqa: E402
+from ansible_collections.stackops.nova.plugins.module_utils._nova.node import numa_state  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight  # noqa: E402
 from ansible_collections.stackops.nova.plugins.module_utils._nova.node import preflight_numa as P  # noqa: E402
 
@@ -149,3 +151,25 @@ def test_bad_guest_is_an_error_naming_the_key(guest, expect):
         P.check(guest, facts)
     with pytest.raises(preflight.PreflightError, match=expect):
         preflight.check_numa_guests({"host": "a"}, {"host": "b"}, guest, facts)
+
+
+@pytest.mark.parametrize("doc", DOCS)
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
+def test_cells_and_pins_are_novas_on_real_hosts(doc, cfg):
+    """The fit on the cells built from the facts picks Nova's cells and Nova's pCPUs: the sibling
+    sets keep the libvirt driver's order (Nova pins by walking them), not a sorted one."""
+    facts, host = _setup(doc, cfg)
+    cells, _why = N.state({"numa": numa_state.cells_from_facts(facts)})
+    compared = 0
+    for flavor in FLAVORS:
+        theirs = _nova_fit(host, flavor, (4.0, 1.0))
+        if theirs in ("none", None):
+            continue
+        topology, _page = P._guest(_guest(flavor, pagesize=4))
+        ours = N.fit(cells, topology, (4.0, 1.0))
+        assert ours.fits, (flavor, N.explain_fit(cells, ours, topology))
+        mine = [(c.id, sorted((c.pinning or {}).items())) for c in ours.cells]
+        novas = [(c.id, sorted((c.cpu_pinning or {}).items())) for c in theirs.cells]
+        assert mine == novas, flavor
+        compared += 1
+    assert compared

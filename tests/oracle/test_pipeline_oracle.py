@@ -63,6 +63,14 @@ SCHED_OPTS = {"limit_tenants_to_placement_aggregate": "scheduler",
               "enable_isolated_aggregate_filtering": "scheduler", "image_metadata_prefilter": "scheduler",
               "query_placement_for_image_type_support": "scheduler", "max_attempts": "scheduler",
               "disable_group_policy_check_upcall": "workarounds"}
+# set by other oracles of the same process (the weighers oracle): back to Nova's defaults here, the
+# engine's side weighs with the defaults too
+SCHED_OPTS.update({key: "filter_scheduler" for key in (
+    "ram_weight_multiplier", "cpu_weight_multiplier", "disk_weight_multiplier", "io_ops_weight_multiplier",
+    "soft_affinity_weight_multiplier", "soft_anti_affinity_weight_multiplier", "build_failure_weight_multiplier",
+    "num_instances_weight_multiplier", "hypervisor_version_weight_multiplier", "cross_cell_move_weight_multiplier",
+    "pci_weight_multiplier", "image_props_weight_multiplier", "host_subset_size",
+    "shuffle_best_same_weighed_hosts")})
 
 
 def _report():

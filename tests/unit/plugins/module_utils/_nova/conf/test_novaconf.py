@@ -26,8 +26,9 @@ available_filters = my.filters.Custom
 """
 
 
-def oslo_read(text):
-    """What oslo.config reads: {section: {key: [values...]}}."""
+def oslo_read(text, section_name=lambda section: section):
+    """What oslo.config reads: {section: {key: [values...]}}; ``section_name`` maps each header
+    (``novaconf.oslo_group`` folds them into the groups oslo.config's ConfigParser keeps)."""
     class P(iniparser.BaseParser):
         def __init__(self):
             super().__init__()
@@ -35,8 +36,8 @@ def oslo_read(text):
             self.section = None
 
         def new_section(self, section):
-            self.section = section
-            self.data.setdefault(section, {})
+            self.section = section_name(section)
+            self.data.setdefault(self.section, {})
 
         def assignment(self, key, value):
             self.data[self.section].setdefault(key, []).append("\n".join(value))

@@ -10,7 +10,9 @@ Each kind of input a real file has or may have (a BOM, blanks in a section name,
 an indented first key, an inline comment) is a case below, checked against the same oracle.
 """
 
+import os
 import pathlib
+import sys
 import warnings
 
 import pytest
@@ -19,9 +21,12 @@ from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import no
 from ansible_collections.stackops.nova.plugins.module_utils._nova.conf import scheduler_options as so
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import config as explain_config
 
+sys.path.insert(0, os.path.dirname(__file__))
+
+from test_novaconf import oslo_read  # noqa: E402  (the same oslo.config reader as the editor's tests)
+
 warnings.simplefilter("ignore", DeprecationWarning)
 cfg = pytest.importorskip("oslo_config.cfg")
-iniparser = pytest.importorskip("oslo_config.iniparser")
 nova_opts = pytest.importorskip("nova.conf.opts")
 nova_conf = pytest.importorskip("nova.conf")
 
@@ -48,22 +53,7 @@ CONF = _conf_opts()
 
 def oracle_raw(text):
     """{group: {key: [values]}} as oslo.config's ConfigParser stores them (groups folded)."""
-    class P(iniparser.BaseParser):
-        def __init__(self):
-            super().__init__()
-            self.data = {}
-            self.section = None
-
-        def new_section(self, section):
-            self.section = nc.oslo_group(section)
-            self.data.setdefault(self.section, {})
-
-        def assignment(self, key, value):
-            self.data[self.section].setdefault(key, []).append("\n".join(value))
-
-    p = P()
-    p.parse(text.splitlines(keepends=True))
-    return p.data
+    return oslo_read(text, section_name=nc.oslo_group)
 
 
 def oracle_typed(tmp_path, data):

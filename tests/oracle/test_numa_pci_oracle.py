@@ -261,6 +261,30 @@ def _compare_host(case, raw, pools, topo_nova, topo_mine, nova_reqs, mine_reqs, 
                   "nova=%s\nengine=%s" % (pools_nova(stats), pools_mine(work)))
 
 
+def _nova_spec(request, snap, pack, nova_reqs):
+    """Nova's RequestSpec for the request with its NUMA constraints and PCI requests; None when Nova
+    refuses the request itself."""
+    from nova.virt import hardware
+    O.nova()["conf"].set_override("packing_host_numa_cells_allocation_strategy", pack, group="compute")
+    try:
+        spec = O.request_spec(request, snap)
+    except Exception:  # noqa: BLE001
+        return None
+    spec.numa_topology = hardware.numa_get_constraints(spec.flavor, spec.image)
+    spec.pci_requests = nova_reqs
+    return spec
+
+
+def _nova_host(raw):
+    """A HostState for the snapshot host ``raw`` with its NUMA topology and a real PciDeviceStats."""
+    hs = O.host_state(raw, {})
+    hs.numa_topology = nova_topology(raw["numa"])
+    hs.pci_stats = nova_stats(raw["pci_pools"], hs.numa_topology)
+    hs.allocation_candidates = [{"mappings": {}}]
+    hs.limits = {}
+    return hs
+
+
 def _compare_filter(case, nova_reqs):
     """Nova's NUMATopologyFilter.host_passes (HostState with pci_stats) against the engine's column."""
     flavor, image, aliases, hosts, ratios, pack = case
@@ -280,20 +304,11 @@ def _compare_filter(case, nova_reqs):
                                 "packing_host_numa_cells_allocation_strategy": pack})
     result = engine.run(Cloud(snap), conf, req)
     index = [i for i, c in enumerate(result["checks"]) if c.name == "NUMATopologyFilter"][0]
-    O.nova()["conf"].set_override("packing_host_numa_cells_allocation_strategy", pack, group="compute")
-    try:
-        spec = O.request_spec(request, snap)
-    except Exception:  # noqa: BLE001
+    spec = _nova_spec(request, snap, pack, nova_reqs)
+    if spec is None:
         return
-    from nova.virt import hardware
-    spec.numa_topology = hardware.numa_get_constraints(spec.flavor, spec.image)
-    spec.pci_requests = nova_reqs
     for i, raw in enumerate(snap["hosts"]):
-        hs = O.host_state(raw, {})
-        hs.numa_topology = nova_topology(raw["numa"])
-        hs.pci_stats = nova_stats(raw["pci_pools"], hs.numa_topology)
-        hs.allocation_candidates = [{"mappings": {}}]
-        hs.limits = {}
+        hs = _nova_host(raw)
         verdict = O.nova_verdict("NUMATopologyFilter", hs, spec).split(":", maxsplit=1)[0]
         cell = result["matrix"][i][index]
         COUNTS["filter_verdicts"] += 1
@@ -347,7 +362,6 @@ def test_numa_fit_with_pci_agrees_with_nova(case):
 
 def _compare_instances(case, nova_reqs, numa_gap_ok=False):
     """count > 1 on one host: Nova's filters + consume_from_request against the engine's columns and placements."""
-    from nova.virt import hardware
     flavor, image, aliases, hosts, ratios, pack = case
     topology = numa.constraints(flavor, image)
     if topology is None:
@@ -377,18 +391,10 @@ def _compare_instances(case, nova_reqs, numa_gap_ok=False):
         columns = {c.name: c for c in result["checks"] if c.name in ("PciPassthroughFilter", "NUMATopologyFilter")}
         host = ctx.cloud.hosts[0]
         state = engine.State()
-        O.nova()["conf"].set_override("packing_host_numa_cells_allocation_strategy", pack, group="compute")
-        try:
-            spec = O.request_spec(request, snap)
-        except Exception:  # noqa: BLE001
+        spec = _nova_spec(request, snap, pack, nova_reqs)
+        if spec is None:
             return
-        spec.numa_topology = hardware.numa_get_constraints(spec.flavor, spec.image)
-        spec.pci_requests = nova_reqs
-        hs = O.host_state(snap["hosts"][0], {})
-        hs.numa_topology = nova_topology(raw)
-        hs.pci_stats = nova_stats(pools, hs.numa_topology)
-        hs.allocation_candidates = [{"mappings": {}}]
-        hs.limits = {}
+        hs = _nova_host(snap["hosts"][0])
         COUNTS["multi_cases"] += 1
         nova_placed = 0
         for number in range(1, ROUNDS + 2):

@@ -44,7 +44,6 @@ class ActionModule(ActionBase):
         return (getattr(self._connection, "transport", None) == "local"
                 and not self._play_context.become
                 and not self._task.async_val
-                and isinstance(self._task.args, dict)
                 and _task.is_offline(self._task.args))
 
     def _explain_here(self):

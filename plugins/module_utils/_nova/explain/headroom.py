@@ -159,7 +159,7 @@ def _affinity_headroom(result, per_host, maybe_per_host, maybe_total):
     """
     ctx, checks = result["ctx"], result["checks"]
     label = {h.name: h.label for h in ctx.cloud.hosts}
-    claim_only = not any(isinstance(c, F.ServerGroupAffinityFilter) for c in checks)
+    claim_only = _claim_only(ctx, checks, F.ServerGroupAffinityFilter)  # _affinity_enforced: the claim is on
     if ctx.group_existing_hosts:
         labels = [label[n] for n in sorted(ctx.group_existing_hosts) if n in label]
         total = sum(per_host.get(lb, 0) for lb in labels)

@@ -15,6 +15,7 @@ forced hosts too: the scheduler skips its filters for them, nova-compute does no
 from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import enabled_filter_names
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import filters as F
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci_state as PS
@@ -87,7 +88,7 @@ def build(ctx):
     props = ctx.req["image"]["properties"]
     asks = sorted([k for k in specs if k in _NUMA_SPECS or k.startswith("pci_passthrough:")]
                   + [k for k in props if k in _NUMA_PROPS])
-    enabled = {str(f).rsplit(".", 1)[-1] for f in ctx.conf["enabled_filters"]}
+    enabled = enabled_filter_names(ctx.conf)
     pci_asks = [k for k in asks if k.startswith("pci_passthrough:") or "pci_numa_affinity_policy" in k]
     numa_asks = [k for k in asks if k not in pci_asks]
     numa_claim = bool(numa_asks) and ctx.req.get("numa") is not None and (

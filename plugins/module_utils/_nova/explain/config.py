@@ -159,6 +159,11 @@ def _with_nova_conf(config, major):
     return merged, warnings
 
 
+def enabled_filter_names(conf):
+    """The class names of a normalized scheduler's enabled filters (``nova.scheduler.filters.X`` -> ``X``)."""
+    return {str(f).rsplit(".", 1)[-1] for f in conf.get("enabled_filters") or ()}
+
+
 def normalize_scheduler(config, nova_release=None):
     """Return a complete scheduler configuration with Nova's defaults filled in.
 

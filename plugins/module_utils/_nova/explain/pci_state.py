@@ -26,20 +26,17 @@ through Nova's own filters and ``HostState.consume_from_request`` against these 
 from __future__ import annotations
 
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import checks as C
+from ansible_collections.stackops.nova.plugins.module_utils._nova.explain.config import enabled_filter_names
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa as N
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_filter as NF
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import numa_pci as NP
 from ansible_collections.stackops.nova.plugins.module_utils._nova.explain import pci as P
 
 
-def _enabled(ctx):
-    return {str(f).rsplit(".", 1)[-1] for f in ctx.conf.get("enabled_filters") or ()}
-
-
 def numa_setup(ctx):
     """NF.Setup for consuming a NUMA guest, with the limits consume_from_request uses (None without the filter)."""
     setup = NF.Setup(ctx)
-    setup.no_limits = ctx.forced or "NUMATopologyFilter" not in _enabled(ctx)
+    setup.no_limits = ctx.forced or "NUMATopologyFilter" not in enabled_filter_names(ctx.conf)
     return setup
 
 
